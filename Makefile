@@ -1,0 +1,45 @@
+# bankflow — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= uv
+TESTENV := $(UV) run python scripts/testenv.py
+PYTEST := $(UV) run pytest
+
+.PHONY: help setup run test test-lib test-producer test-consumer test-e2e test-deploy lint fmt bench
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+setup: ## install uv if missing and sync the locked environment
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@$(UV) sync --locked --quiet
+
+run: setup ## the whole stack on embedded defaults (or the variables you set), until Ctrl-C
+	@$(UV) run python scripts/stack.py
+
+test: setup test-lib test-producer test-consumer test-e2e test-deploy ## the whole suite
+
+test-lib:
+	$(PYTEST) libs/bankflow/tests
+
+test-producer:
+	$(TESTENV) producer -- $(PYTEST) services/producer/tests
+
+test-consumer:
+	$(TESTENV) consumer -- $(PYTEST) services/consumer/tests
+
+test-e2e:
+	@if find tests/e2e -name 'test_*.py' | grep -q .; then $(TESTENV) e2e -- $(PYTEST) tests/e2e; else echo "no e2e tests yet"; fi
+
+test-deploy:
+	@if find tests/deploy -name 'test_*.py' 2>/dev/null | grep -q .; then $(PYTEST) tests/deploy; else echo "no deploy tests yet"; fi
+
+lint: setup ## ruff format --check, ruff check, mypy
+	$(UV) run ruff format --check .
+	$(UV) run ruff check .
+	$(UV) run mypy --config-file services/producer/pyproject.toml libs/bankflow/bankflow services/producer/producer
+	$(UV) run mypy --config-file services/consumer/pyproject.toml services/consumer/consumer
+
+fmt: setup ## ruff format and autofix
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .

@@ -1,0 +1,41 @@
+"""Prometheus plumbing for Celery workers (web processes use django-prometheus).
+
+A worker serves ``/metrics`` on its own port (``METRICS_PORT``). Under the prefork pool the
+tasks run in child processes, so when ``PROMETHEUS_MULTIPROC_DIR`` is set the server in the
+parent aggregates every child's samples; the directory is wiped when the worker starts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
+
+
+def multiprocess_dir() -> Path | None:
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(value) if value else None
+
+
+def wipe_multiprocess_dir() -> None:
+    path = multiprocess_dir()
+    if path is None:
+        return
+    if path.exists():
+        for child in path.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 - pods listen on all
+    if multiprocess_dir() is not None:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(port, addr=addr, registry=registry)
+    else:
+        start_http_server(port, addr=addr, registry=REGISTRY)

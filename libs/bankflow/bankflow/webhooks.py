@@ -1,0 +1,48 @@
+"""Standard Webhooks signing and verification (the ``standardwebhooks`` library).
+
+Secrets are in the Standard Webhooks form (``whsec_`` + base64). Verification accepts any
+of several secrets so that a secret can rotate without a window of refused deliveries;
+the library itself accepts several space-separated signatures and enforces the 5-minute
+timestamp tolerance.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets as _secrets
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from standardwebhooks import Webhook, WebhookVerificationError
+
+__all__ = ["WebhookVerificationError", "generate_secret", "sign", "verify"]
+
+
+def generate_secret() -> str:
+    return "whsec_" + base64.b64encode(_secrets.token_bytes(32)).decode()
+
+
+def sign(
+    secret: str, *, msg_id: str, body: str, timestamp: datetime | None = None
+) -> dict[str, str]:
+    """The three headers for one message."""
+    when = timestamp or datetime.now(tz=UTC)
+    signature = Webhook(secret).sign(msg_id, when, body)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+def verify(secrets: Iterable[str], *, headers: Mapping[str, str], body: bytes | str) -> Any:
+    """The parsed JSON payload, or WebhookVerificationError."""
+    wanted = {k.lower(): v for k, v in headers.items() if k.lower().startswith("webhook-")}
+    last: Exception = WebhookVerificationError("No webhook secret configured")
+    for secret in secrets:
+        try:
+            return Webhook(secret).verify(body, wanted)
+        except WebhookVerificationError as exc:
+            last = exc
+    raise last

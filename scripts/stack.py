@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Run the whole bankflow stack as local processes (``make run``; the e2e tests use it too).
+
+For each service: migrate, then gunicorn (web), a Celery worker and Celery beat. The
+producer gets a demo client whose new API key is printed (and written to --key-file).
+Every process inherits the environment, so DATABASE_URL-style variables point the stack
+at real servers; ``PRODUCER_DATABASE_URL`` / ``CONSUMER_DATABASE_URL`` give each service
+its own database. Ctrl-C (or SIGTERM) stops everything: SIGTERM to each process group,
+then SIGKILL after the grace period.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("producer", "consumer")
+GRACE_SECONDS = 25
+
+
+@dataclass
+class Stack:
+    producer_port: int = 8000
+    consumer_port: int = 8001
+    producer_metrics_port: int = 9100
+    consumer_metrics_port: int = 9101
+    data_dir: Path = ROOT / ".local"
+    web_workers: int = 2
+    worker_concurrency: int = 2
+    beat: bool = True
+    quiet: bool = False
+    log_dir: Path | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    demo_key: str = ""
+
+    # --- environment ----------------------------------------------------------------
+    def url(self, service: str) -> str:
+        port = self.producer_port if service == "producer" else self.consumer_port
+        return f"http://127.0.0.1:{port}"
+
+    def env(self, service: str, process: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env["BANKFLOW_LOCAL_DIR"] = str(self.data_dir)
+        own_db = env.get(f"{service.upper()}_DATABASE_URL")
+        if own_db:
+            env["DATABASE_URL"] = own_db
+        env.setdefault("CONSUMER_URL", self.url("consumer"))
+        env.setdefault("PRODUCER_WEBHOOK_URL", f"{self.url('producer')}/api/v1/webhooks/consumer/")
+        env["METRICS_PORT"] = str(
+            self.producer_metrics_port if service == "producer" else self.consumer_metrics_port
+        )
+        env["WEB_CONCURRENCY"] = str(self.web_workers)
+        env["CELERY_WORKER_CONCURRENCY"] = str(self.worker_concurrency)
+        prom = self.data_dir / "prometheus" / f"{service}-{process}"
+        prom.mkdir(parents=True, exist_ok=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def available(self) -> list[str]:
+        return [s for s in SERVICES if (ROOT / "services" / s / s / "settings.py").exists()]
+
+    # --- processes ------------------------------------------------------------------
+    def manage(self, service: str, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", service, *args],
+            env=self.env(service, "manage"),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            sys.stderr.write(done.stdout + done.stderr)
+            raise SystemExit(f"[stack] `{service} {' '.join(args)}` failed")
+        return done.stdout
+
+    def spawn(self, name: str, service: str, process: str, argv: list[str]) -> None:
+        out = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = (self.log_dir / f"{name}.log").open("ab")
+        elif self.quiet:
+            out = subprocess.DEVNULL  # type: ignore[assignment]
+        self.processes[name] = subprocess.Popen(
+            argv,
+            env=self.env(service, process),
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT if out is not None else None,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+        )
+
+    def start(self) -> None:
+        services = self.available()
+        for service in services:
+            self.manage(service, "migrate", "--noinput", "-v", "0")
+        if "producer" in services:
+            self.demo_key = (
+                self.manage("producer", "create_client", "demo").strip().splitlines()[-1]
+            )
+        for service in services:
+            port = self.producer_port if service == "producer" else self.consumer_port
+            self.spawn(
+                f"{service}-web",
+                service,
+                "web",
+                [
+                    sys.executable, "-m", "gunicorn",
+                    "-c", str(ROOT / "services" / service / "gunicorn.conf.py"),
+                    "--bind", f"127.0.0.1:{port}",
+                ],
+            )  # fmt: skip
+            self.spawn(
+                f"{service}-worker",
+                service,
+                "worker",
+                [
+                    sys.executable, "-m", "celery", "-A", service, "worker",
+                    "--without-mingle", "--without-gossip", "-n", f"{service}@%h",
+                    "--loglevel", "INFO",
+                ],
+            )  # fmt: skip
+            if self.beat:
+                self.spawn(
+                    f"{service}-beat",
+                    service,
+                    "beat",
+                    [
+                        sys.executable, "-m", "celery", "-A", service, "beat",
+                        "--loglevel", "INFO",
+                        "-s", str(self.data_dir / f"{service}-celerybeat-schedule"),
+                    ],
+                )  # fmt: skip
+        self.wait_ready(services)
+
+    def wait_ready(self, services: list[str], timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(services)
+        while pending and time.monotonic() < deadline:
+            self.check_alive()
+            for service in list(pending):
+                try:
+                    with urllib.request.urlopen(f"{self.url(service)}/readyz", timeout=2) as r:  # noqa: S310
+                        if r.status == 200:
+                            pending.discard(service)
+                except (urllib.error.URLError, OSError):
+                    pass
+            time.sleep(0.2)
+        if pending:
+            self.stop()
+            raise SystemExit(
+                f"[stack] not ready after {timeout:.0f}s: {', '.join(sorted(pending))}"
+            )
+
+    def check_alive(self) -> None:
+        for name, proc in self.processes.items():
+            if proc.poll() is not None:
+                self.stop()
+                raise SystemExit(f"[stack] {name} exited with {proc.returncode}")
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_SECONDS
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.processes.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--producer-port", type=int, default=8000)
+    parser.add_argument("--consumer-port", type=int, default=8001)
+    parser.add_argument("--producer-metrics-port", type=int, default=9100)
+    parser.add_argument("--consumer-metrics-port", type=int, default=9101)
+    parser.add_argument("--data-dir", type=Path, default=ROOT / ".local")
+    parser.add_argument("--key-file", type=Path, help="write the demo API key here")
+    parser.add_argument("--log-dir", type=Path, help="one log file per process instead of stdout")
+    parser.add_argument("--no-beat", action="store_true")
+    args = parser.parse_args(argv)
+
+    stack = Stack(
+        producer_port=args.producer_port,
+        consumer_port=args.consumer_port,
+        producer_metrics_port=args.producer_metrics_port,
+        consumer_metrics_port=args.consumer_metrics_port,
+        data_dir=args.data_dir.resolve(),
+        beat=not args.no_beat,
+        log_dir=args.log_dir,
+    )
+    stopping = False
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    stack.start()
+    if args.key_file:
+        args.key_file.write_text(stack.demo_key + "\n")
+    services = stack.available()
+    print("\nbankflow is running:")
+    for service in services:
+        print(f"  {service:<9} {stack.url(service)}  (docs {stack.url(service)}/api/docs/)")
+    if stack.demo_key:
+        print(f"\nDemo API key (client 'demo'):\n  {stack.demo_key}")
+        print(
+            f"\nTry:\n  curl -s -H 'Authorization: Bearer {stack.demo_key}' "
+            f"{stack.url('producer')}/api/v1/transactions/"
+        )
+    print("\nCtrl-C stops everything.", flush=True)
+    try:
+        while not stopping:
+            stack.check_alive()
+            time.sleep(0.5)
+    finally:
+        print("\n[stack] stopping…", flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""Producer settings: everything from the environment (README, "Configuration").
+
+BANKFLOW_ENV=local (the default) embeds what a laptop needs: SQLite and the broker's
+filesystem transport under .local/, an in-process Redis stand-in, and development-only
+secrets. BANKFLOW_ENV=production requires every URL and secret to be set.
+"""
+
+from __future__ import annotations
+
+from bankflow import conf
+from bankflow.logging import configure as configure_logging
+
+SERVICE = "producer"
+env = conf.make_env()
+LOCAL = conf.runtime_mode(env) == conf.LOCAL
+DATA_DIR = conf.local_dir(env) if LOCAL else conf.repo_root()
+
+_common = conf.common_django(env, service=SERVICE, local=LOCAL, data_dir=DATA_DIR)
+globals().update(_common)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_prometheus",
+    "rest_framework",
+    "drf_spectacular",
+    "producer.clients",
+    "producer.transactions",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "bankflow.logging.CorrelationIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "producer.urls"
+WSGI_APPLICATION = "producer.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+REST_FRAMEWORK = conf.rest_framework(
+    authentication=["producer.clients.authentication.ApiKeyAuthentication"]
+)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "bankflow producer API",
+    "DESCRIPTION": "The system of record: create, list, update and cancel bank transactions.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- the pipeline ---------------------------------------------------------------------
+CONSUMER_URL = env.str("CONSUMER_URL", default="http://127.0.0.1:8001")
+CONSUMER_API_TOKEN = conf.secret(
+    env, "CONSUMER_API_TOKEN", local=LOCAL, local_default="local-only-consumer-token"
+)
+# Several secrets, comma separated, so the consumer's signing secret can rotate.
+WEBHOOK_SECRETS = env.list(
+    "WEBHOOK_SECRETS",
+    default=["whsec_bG9jYWwtb25seS13ZWJob29rLXNlY3JldC0zMmJ5dGVzISE="] if LOCAL else [],
+)
+if not WEBHOOK_SECRETS:
+    raise conf.environ.ImproperlyConfigured(
+        "WEBHOOK_SECRETS must be set when BANKFLOW_ENV=production"
+    )
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=500)
+DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=8)
+DISPATCH_STUCK_AFTER_SECONDS = env.int("DISPATCH_STUCK_AFTER_SECONDS", default=30)
+DISPATCH_HTTP_TIMEOUT_SECONDS = env.float("DISPATCH_HTTP_TIMEOUT_SECONDS", default=10.0)
+
+QUEUE_DISPATCH = "producer.dispatch"
+globals().update(
+    conf.celery_settings(
+        env,
+        service=SERVICE,
+        local=LOCAL,
+        data_dir=DATA_DIR,
+        queues=[QUEUE_DISPATCH],
+        routes={"producer.transactions.tasks.*": QUEUE_DISPATCH},
+    )
+)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+METRICS_PORT = env.int("METRICS_PORT", default=9100)
+
+LOGGING = configure_logging(service=SERVICE, level=_common["LOG_LEVEL"], fmt=_common["LOG_FORMAT"])
