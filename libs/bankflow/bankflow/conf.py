@@ -184,6 +184,17 @@ def common_django(env: environ.Env, *, service: str, local: bool, data_dir: Path
         "USE_I18N": False,
         "STATIC_URL": "static/",
         "STATIC_ROOT": env.str("DJANGO_STATIC_ROOT", default=str(data_dir / "static" / service)),
+        # WhiteNoise serves the admin's and the API docs' static files: from STATIC_ROOT
+        # (collectstatic at image build) in production, straight from the apps locally.
+        "STORAGES": {
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {
+                "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+                if local
+                else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            },
+        },
+        "WHITENOISE_USE_FINDERS": local,
         # Security: on by default outside local mode; TLS terminates at the ingress, so
         # HSTS and secure cookies are on while the redirect stays with the ingress.
         "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
