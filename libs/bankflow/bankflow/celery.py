@@ -6,19 +6,42 @@ The CELERY_* settings themselves come from ``bankflow.conf.celery_settings``.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import structlog
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import (
+    before_task_publish,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    task_retry,
+    worker_init,
+    worker_process_shutdown,
+)
 
 from bankflow.logging import current_correlation_id, valid_correlation_id
+from bankflow.metrics import (
+    CeleryTaskMetrics,
+    multiprocess_dir,
+    start_metrics_server,
+    wipe_multiprocess_dir,
+)
 
-CORRELATION_TASK_HEADER = "correlation_id"
+# Not "correlation_id": Celery already uses that name for the AMQP property (the task id).
+CORRELATION_TASK_HEADER = "bankflow_correlation_id"
+
+
+_task_metrics: CeleryTaskMetrics | None = None
+_started: dict[str, float] = {}
 
 
 def make_app(service: str) -> Celery:
+    global _task_metrics
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", f"{service}.settings")
+    if _task_metrics is None:
+        _task_metrics = CeleryTaskMetrics(service)
     app = Celery(service)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
@@ -34,6 +57,8 @@ def _add_correlation_header(headers: dict[str, Any] | None = None, **_: Any) -> 
 
 @task_prerun.connect
 def _bind_correlation(task: Any = None, task_id: str | None = None, **_: Any) -> None:
+    if task_id:
+        _started[task_id] = time.perf_counter()
     structlog.contextvars.clear_contextvars()
     request = getattr(task, "request", None)
     cid = valid_correlation_id(getattr(request, CORRELATION_TASK_HEADER, None))
@@ -45,5 +70,42 @@ def _bind_correlation(task: Any = None, task_id: str | None = None, **_: Any) ->
 
 
 @task_postrun.connect
-def _unbind_correlation(**_: Any) -> None:
+def _unbind_correlation(task: Any = None, task_id: str | None = None, **_: Any) -> None:
+    started = _started.pop(task_id or "", None)
+    if started is not None and _task_metrics is not None and task is not None:
+        _task_metrics.seconds.labels(*_task_labels(task)).observe(time.perf_counter() - started)
     structlog.contextvars.clear_contextvars()
+
+
+def _task_labels(task: Any) -> tuple[str, str]:
+    info = getattr(task.request, "delivery_info", None) or {}
+    return task.name, str(info.get("routing_key") or "")
+
+
+@task_failure.connect
+def _count_failure(sender: Any = None, **_: Any) -> None:
+    if _task_metrics is not None and sender is not None:
+        _task_metrics.failures.labels(*_task_labels(sender)).inc()
+
+
+@task_retry.connect
+def _count_retry(sender: Any = None, **_: Any) -> None:
+    if _task_metrics is not None and sender is not None:
+        _task_metrics.retries.labels(*_task_labels(sender)).inc()
+
+
+@worker_init.connect
+def _serve_worker_metrics(**_: Any) -> None:
+    """Each worker serves /metrics on METRICS_PORT when it is set (pods and `make run`)."""
+    port = os.environ.get("METRICS_PORT")
+    if port:
+        wipe_multiprocess_dir()
+        start_metrics_server(int(port))
+
+
+@worker_process_shutdown.connect
+def _mark_child_dead(pid: int | None = None, **_: Any) -> None:
+    if multiprocess_dir() is not None and pid is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)

@@ -39,3 +39,21 @@ def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:  # noqa: S10
         start_http_server(port, addr=addr, registry=registry)
     else:
         start_http_server(port, addr=addr, registry=REGISTRY)
+
+
+class CeleryTaskMetrics:
+    """``bankflow_<service>_celery_task_*``: runtime, failures and retries by task and queue."""
+
+    def __init__(self, service: str) -> None:
+        from prometheus_client import Counter, Histogram
+
+        prefix = f"bankflow_{service}_celery_task"
+        labels = ["task", "queue"]
+        self.seconds = Histogram(
+            f"{prefix}_seconds",
+            "Celery task run time.",
+            labels,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+        )
+        self.failures = Counter(f"{prefix}_failures", "Celery tasks that raised.", labels)
+        self.retries = Counter(f"{prefix}_retries", "Celery task retries.", labels)
