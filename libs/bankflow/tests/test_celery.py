@@ -7,6 +7,7 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from structlog.contextvars import get_contextvars
 
+import bankflow.celery  # noqa: F401 - connects the signal handlers under test
 from bankflow.logging import correlation
 
 
