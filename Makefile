@@ -28,8 +28,8 @@ test-producer:
 test-consumer:
 	$(TESTENV) consumer -- $(PYTEST) services/consumer/tests
 
-test-e2e:
-	@if find tests/e2e -name 'test_*.py' | grep -q .; then $(TESTENV) e2e -- $(PYTEST) tests/e2e; else echo "no e2e tests yet"; fi
+test-e2e: ## black-box tests and fault tests against the stack started as local processes
+	$(TESTENV) e2e -- $(PYTEST) tests/e2e tests/pipeline
 
 test-deploy:
 	@if find tests/deploy -name 'test_*.py' 2>/dev/null | grep -q .; then $(PYTEST) tests/deploy; else echo "no deploy tests yet"; fi
@@ -43,3 +43,6 @@ lint: setup ## ruff format --check, ruff check, mypy
 fmt: setup ## ruff format and autofix
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
+
+bench: setup ## end-to-end throughput and latency figures against DESIGN.md's targets
+	BANKFLOW_TEST_PREFIX=bankflow_bench $(TESTENV) e2e -- $(UV) run python scripts/bench.py

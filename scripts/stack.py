@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ class Stack:
     quiet: bool = False
     log_dir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    specs: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
+    held: set[str] = field(default_factory=set)
     demo_key: str = ""
 
     # --- environment ----------------------------------------------------------------
@@ -86,12 +89,18 @@ class Stack:
         return done.stdout
 
     def spawn(self, name: str, service: str, process: str, argv: list[str]) -> None:
+        self.specs[name] = (service, process, argv)
+        self.start_process(name)
+
+    def start_process(self, name: str) -> None:
+        service, process, argv = self.specs[name]
         out = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = (self.log_dir / f"{name}.log").open("ab")
         elif self.quiet:
             out = subprocess.DEVNULL  # type: ignore[assignment]
+        self.held.discard(name)
         self.processes[name] = subprocess.Popen(
             argv,
             env=self.env(service, process),
@@ -101,9 +110,25 @@ class Stack:
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
 
+    def stop_process(
+        self, name: str, sig: int = signal.SIGTERM, timeout: float = GRACE_SECONDS
+    ) -> None:
+        """Stop one process (a fault test); check_alive ignores it until start_process."""
+        self.held.add(name)
+        proc = self.processes[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
     def start(self) -> None:
         services = self.available()
         for service in services:
+            ensure_database(self.env(service, "manage").get("DATABASE_URL", ""))
             self.manage(service, "migrate", "--noinput", "-v", "0")
         if "producer" in services:
             self.demo_key = (
@@ -165,7 +190,7 @@ class Stack:
 
     def check_alive(self) -> None:
         for name, proc in self.processes.items():
-            if proc.poll() is not None:
+            if name not in self.held and proc.poll() is not None:
                 self.stop()
                 raise SystemExit(f"[stack] {name} exited with {proc.returncode}")
 
@@ -183,6 +208,22 @@ class Stack:
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.processes.clear()
+
+
+def ensure_database(url: str) -> None:
+    """Create a PostgreSQL database named by DATABASE_URL if it does not exist yet."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import psycopg
+    from psycopg import sql
+
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def main(argv: list[str] | None = None) -> int:

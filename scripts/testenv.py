@@ -103,18 +103,59 @@ def rabbitmq_ready(vhost: str) -> bool:
     return answers(5672) and ensure_vhost(vhost)
 
 
+def reset_backing_servers(environ: dict[str, str] | None = None) -> None:
+    """Fresh databases, vhost and Redis db for a local stack under test.
+
+    Only what this script names is touched (databases and vhost starting with the test
+    prefix, the e2e Redis db), so a variable pointing at real data is never wiped.
+    """
+    import psycopg
+    from psycopg import sql
+
+    environ = dict(os.environ) if environ is None else environ
+    prefix = environ.get("BANKFLOW_TEST_PREFIX", "bankflow_test")
+    for name in ("PRODUCER_DATABASE_URL", "CONSUMER_DATABASE_URL"):
+        server, _, database = environ.get(name, "").rpartition("/")
+        if server.startswith(("postgres://", "postgresql://")) and database.startswith(prefix):
+            with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+                name_sql = sql.Identifier(database)
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name_sql))
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(name_sql))
+    vhost = environ.get("CELERY_BROKER_URL", "").rpartition("/")[2]
+    if environ.get("CELERY_BROKER_URL", "").startswith("amqp://") and vhost.startswith(prefix):
+        subprocess.run(
+            ["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, check=False
+        )
+        ensure_vhost(vhost)
+    if environ.get("REDIS_URL") == f"redis://{HOST}:6379/{REDIS_DB['e2e']}":
+        import redis
+
+        redis.Redis.from_url(environ["REDIS_URL"]).flushdb()
+
+
 def chosen_env(service: str, environ: dict[str, str]) -> dict[str, str]:
     prefix = environ.get("BANKFLOW_TEST_PREFIX", "bankflow_test")
     chosen: dict[str, str] = {}
-    override = environ.get(f"{service.upper()}_DATABASE_URL") or environ.get("DATABASE_URL")
-    if override:
-        chosen["DATABASE_URL"] = override
-    elif service != "e2e" and postgres_ready():
-        chosen["DATABASE_URL"] = f"postgres://postgres@{HOST}:5432/{prefix}_{service}"
+    pg = postgres_ready()
+    if service == "e2e":
+        # The e2e stack runs both services: each gets its own database.
+        for svc in ("producer", "consumer"):
+            name = f"{svc.upper()}_DATABASE_URL"
+            if environ.get(name):
+                chosen[name] = environ[name]
+            elif pg:
+                chosen[name] = f"postgres://postgres@{HOST}:5432/{prefix}_e2e_{svc}"
+    else:
+        override = environ.get(f"{service.upper()}_DATABASE_URL") or environ.get("DATABASE_URL")
+        if override:
+            chosen["DATABASE_URL"] = override
+        elif pg:
+            chosen["DATABASE_URL"] = f"postgres://postgres@{HOST}:5432/{prefix}_{service}"
+    vhost = f"{prefix}_e2e" if service == "e2e" else prefix
     if environ.get("CELERY_BROKER_URL"):
         chosen["CELERY_BROKER_URL"] = environ["CELERY_BROKER_URL"]
-    elif rabbitmq_ready(prefix):
-        chosen["CELERY_BROKER_URL"] = f"amqp://guest:guest@{HOST}:5672/{prefix}"
+    elif rabbitmq_ready(vhost):
+        chosen["CELERY_BROKER_URL"] = f"amqp://guest:guest@{HOST}:5672/{vhost}"
     if environ.get("REDIS_URL"):
         chosen["REDIS_URL"] = environ["REDIS_URL"]
     elif redis_ready():
