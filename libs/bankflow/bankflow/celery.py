@@ -12,6 +12,7 @@ import structlog
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
+from bankflow.heartbeat import Heartbeat
 from bankflow.logging import current_correlation_id, valid_correlation_id
 
 CORRELATION_TASK_HEADER = "correlation_id"
@@ -22,6 +23,7 @@ def make_app(service: str) -> Celery:
     app = Celery(service)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
+    app.steps["consumer"].add(Heartbeat)  # the worker's liveness probe (bankflow.heartbeat)
     return app
 
 
