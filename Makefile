@@ -43,3 +43,21 @@ lint: setup ## ruff format --check, ruff check, mypy
 fmt: setup ## ruff format and autofix
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
+
+# --- Kubernetes (docs/kubernetes.md) -------------------------------------------------------
+KIND_CLUSTER ?= bankflow
+
+.PHONY: kind-up kind-down dev deploy-check
+
+kind-up: ## create the local kind cluster (k8s/kind-config.yaml)
+	@kind get clusters 2>/dev/null | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER) --config k8s/kind-config.yaml
+	@kubectl cluster-info --context kind-$(KIND_CLUSTER)
+
+kind-down: ## delete the local kind cluster
+	kind delete cluster --name $(KIND_CLUSTER)
+
+dev: ## build, deploy and port-forward on kind, rebuilding on change (skaffold dev)
+	skaffold dev --kube-context kind-$(KIND_CLUSTER) $(SKAFFOLD_ARGS)
+
+deploy-check: setup ## the offline deployment checks: charts, images, workflows (tests/deploy)
+	$(PYTEST) tests/deploy
