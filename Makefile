@@ -46,3 +46,21 @@ fmt: setup ## ruff format and autofix
 
 bench: setup ## end-to-end throughput and latency figures against DESIGN.md's targets
 	BANKFLOW_TEST_PREFIX=bankflow_bench $(TESTENV) e2e -- $(UV) run python scripts/bench.py
+
+# --- Kubernetes (docs/kubernetes.md) -------------------------------------------------------
+KIND_CLUSTER ?= bankflow
+
+.PHONY: kind-up kind-down dev deploy-check
+
+kind-up: ## create the local kind cluster (k8s/kind-config.yaml)
+	@kind get clusters 2>/dev/null | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER) --config k8s/kind-config.yaml
+	@kubectl cluster-info --context kind-$(KIND_CLUSTER)
+
+kind-down: ## delete the local kind cluster
+	kind delete cluster --name $(KIND_CLUSTER)
+
+dev: ## build, deploy and port-forward on kind, rebuilding on change (skaffold dev)
+	skaffold dev --kube-context kind-$(KIND_CLUSTER) $(SKAFFOLD_ARGS)
+
+deploy-check: setup ## the offline deployment checks: charts, images, workflows (tests/deploy)
+	$(PYTEST) tests/deploy

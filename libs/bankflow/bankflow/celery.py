@@ -21,6 +21,7 @@ from celery.signals import (
     worker_process_shutdown,
 )
 
+from bankflow.heartbeat import Heartbeat
 from bankflow.logging import current_correlation_id, valid_correlation_id
 from bankflow.metrics import (
     CeleryTaskMetrics,
@@ -45,6 +46,7 @@ def make_app(service: str) -> Celery:
     app = Celery(service)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
+    app.steps["consumer"].add(Heartbeat)  # the worker's liveness probe (bankflow.heartbeat)
     return app
 
 

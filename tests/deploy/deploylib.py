@@ -1,0 +1,292 @@
+"""Helpers for the deployment checks: render the charts offline, walk pods, read PromQL.
+
+Nothing here needs a cluster, Docker or the network: the charts are rendered with the
+Helm SDK (helm-python), objects are validated with kubernetes-validate and the upstream
+CRDs in ../shared/crds (when that folder exists).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHARTS = ("producer", "consumer")
+CRDS_DIR = ROOT.parent / "shared" / "crds"
+KUBERNETES_VERSION = "1.35.0"  # the kind node image in k8s/kind-config.yaml
+RELEASE_NAMESPACE = "bankflow"
+
+POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+
+
+def value_sets(chart: str) -> list[str]:
+    """The chart's own defaults plus each ci/*-values.yaml (what chart-testing lints)."""
+    ci = (ROOT / "charts" / chart / "ci").glob("*.yaml")
+    return ["chart-defaults", *sorted(p.name.removesuffix("-values.yaml") for p in ci)]
+
+
+def load_values(chart: str, value_set: str) -> dict[str, Any] | None:
+    if value_set == "chart-defaults":
+        return None
+    path = ROOT / "charts" / chart / "ci" / f"{value_set}-values.yaml"
+    return yaml.safe_load(path.read_text()) or {}
+
+
+class ChartRenderer:
+    """Copies charts/ to a scratch folder once, resolves the library dependency there
+    (never touching the worktree), and renders on demand."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch / "charts"
+        shutil.copytree(ROOT / "charts", self.scratch)
+        for chart in CHARTS:
+            helm.dependency_update(self.scratch / chart)
+        self._charts = {chart: helm.Chart.load(self.scratch / chart) for chart in CHARTS}
+
+    def path(self, chart: str) -> Path:
+        return self.scratch / chart
+
+    def chart(self, chart: str) -> helm.Chart:
+        return self._charts[chart]
+
+    def render_files(
+        self, chart: str, values: dict[str, Any] | None = None, *, name: str | None = None
+    ) -> dict[str, str]:
+        return self._charts[chart].render(
+            copy.deepcopy(values),
+            name=name or chart,
+            namespace=RELEASE_NAMESPACE,
+            is_install=True,
+        )
+
+    def render(
+        self, chart: str, values: dict[str, Any] | None = None, *, name: str | None = None
+    ) -> list[dict[str, Any]]:
+        objects: list[dict[str, Any]] = []
+        for path, text in sorted(self.render_files(chart, values, name=name).items()):
+            if path.endswith("NOTES.txt"):
+                continue
+            for doc in yaml.safe_load_all(text):
+                if doc:
+                    doc.setdefault("__source__", path)
+                    objects.append(doc)
+        return objects
+
+    def close(self) -> None:
+        for chart in self._charts.values():
+            chart.close()
+
+
+def strip_source(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k != "__source__"}
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def one(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind}/{name}, found {len(found)}"
+    return found[0]
+
+
+def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
+    if obj["kind"] in POD_KINDS:
+        return obj["spec"]["template"]["spec"]
+    if obj["kind"] == "Pod":
+        return obj["spec"]
+    return None
+
+
+def pod_labels(obj: dict[str, Any]) -> dict[str, str]:
+    if obj["kind"] == "Pod":
+        return obj["metadata"].get("labels", {})
+    return obj["spec"]["template"]["metadata"].get("labels", {})
+
+
+def workloads(objects: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    for obj in objects:
+        spec = pod_spec(obj)
+        if spec is not None:
+            yield obj, spec
+
+
+def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def env_value(container: dict[str, Any], name: str) -> str | None:
+    for item in container.get("env", []):
+        if item["name"] == name:
+            return item.get("value")
+    return None
+
+
+def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+# ---- CRDs --------------------------------------------------------------------------------
+@cache
+def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> openAPIV3Schema, unknown fields refused."""
+    schemas: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in sorted(CRDS_DIR.glob("*.yaml")):
+        for crd in yaml.safe_load_all(path.read_text()):
+            if not crd or crd.get("kind") != "CustomResourceDefinition":
+                continue
+            group = crd["spec"]["group"]
+            kind = crd["spec"]["names"]["kind"]
+            for version in crd["spec"]["versions"]:
+                schema = version["schema"]["openAPIV3Schema"]
+                schemas[(f"{group}/{version['name']}", kind)] = strict_schema(schema)
+    return schemas
+
+
+def strict_schema(schema: Any) -> Any:
+    """Add additionalProperties: false wherever a schema lists properties and does not
+    preserve unknown fields, the way the API server prunes (and `kubectl --validate=strict`
+    refuses) unknown fields."""
+    if isinstance(schema, list):
+        return [strict_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict_schema(v) for k, v in schema.items()}
+    if (
+        "properties" in out
+        and not out.get("x-kubernetes-preserve-unknown-fields")
+        and "additionalProperties" not in out
+    ):
+        out["additionalProperties"] = False
+    return out
+
+
+# ---- metrics and PromQL ----------------------------------------------------------------
+PROMQL_FUNCTIONS = {
+    "abs", "absent", "absent_over_time", "avg", "avg_over_time", "bottomk", "ceil", "changes",
+    "clamp", "clamp_max", "clamp_min", "count", "count_over_time", "count_values", "day_of_month",
+    "delta", "deriv", "exp", "floor", "group", "histogram_quantile", "holt_winters", "hour",
+    "idelta", "increase", "irate", "label_join", "label_replace", "last_over_time", "ln", "log2",
+    "log10", "max", "max_over_time", "min", "min_over_time", "predict_linear", "quantile",
+    "quantile_over_time", "rate", "resets", "round", "scalar", "sgn", "sort", "sort_desc", "sqrt",
+    "stddev", "stddev_over_time", "stdvar", "sum", "sum_over_time", "time", "timestamp", "topk",
+    "vector", "year", "minute", "month",
+}  # fmt: skip
+PROMQL_KEYWORDS = {
+    "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
+    "bool", "offset", "inf", "nan",
+}  # fmt: skip
+
+_STRINGS = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`')
+_BRACES = re.compile(r"\{[^{}]*\}")
+_RANGES = re.compile(r"\[[^\]]*\]")
+_GROUPING = re.compile(
+    r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", re.IGNORECASE
+)
+_VARIABLES = re.compile(r"\$\{[^}]*\}|\$\w+")
+_IDENT = re.compile(r"(?<![\w.:])([A-Za-z_:][\w:]*)")
+_NUMBER_UNIT = re.compile(r"\b\d+(\.\d+)?(ms|s|m|h|d|w|y|e\d+)?\b")
+
+
+def promql_metric_names(expr: str) -> set[str]:
+    """The metric names an expression reads: what is left once strings, label matchers,
+    ranges, grouping clauses, variables, numbers, functions and keywords are removed."""
+    text = _STRINGS.sub(" ", expr)
+    text = _VARIABLES.sub(" ", text)
+    previous = None
+    while previous != text:
+        previous = text
+        text = _BRACES.sub(" ", text)
+    text = _RANGES.sub(" ", text)
+    text = _GROUPING.sub(" ", text)
+    text = _NUMBER_UNIT.sub(" ", text)
+    names = set()
+    for match in _IDENT.finditer(text):
+        word = match.group(1)
+        if word.lower() in PROMQL_KEYWORDS or word in PROMQL_FUNCTIONS:
+            continue
+        names.add(word)
+    return names
+
+
+def _table_rows(markdown: str) -> Iterator[list[str]]:
+    for line in markdown.splitlines():
+        if line.startswith("|") and not set(line) <= set("|-: "):
+            yield [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+def pipeline_metric_names() -> set[str]:
+    """Metric names declared in docs/pipeline.md's metrics table, as Prometheus exports
+    them (histograms with their series suffixes, <service> expanded)."""
+    text = (ROOT / "docs" / "pipeline.md").read_text()
+    section = text.split("## Metrics", 1)[1]
+    names: set[str] = set()
+    for cells in _table_rows(section):
+        if len(cells) < 2:
+            continue
+        declared = re.findall(r"`([^`]+)`", cells[0])
+        if not declared:
+            continue
+        full = []
+        for name in declared:
+            if name.startswith("…"):
+                prefix = full[0].rsplit("_", 2)[0]  # bankflow_<service>_celery_task
+                name = prefix + name.removeprefix("…")
+            full.append(name)
+        histogram = "histogram" in cells[1]
+        for name in full:
+            for service in ("producer", "consumer"):
+                concrete = name.replace("<service>", service)
+                names.add(concrete)
+                if histogram or concrete.endswith("_seconds"):
+                    names.update(concrete + s for s in HISTOGRAM_SUFFIXES)
+    return names
+
+
+def external_metric_names() -> set[str]:
+    """docs/external-metrics.md: the metrics of other exporters that dashboards and alerts
+    rely on (django-prometheus, RabbitMQ's plugin, Prometheus itself)."""
+    names: set[str] = set()
+    for cells in _table_rows((ROOT / "docs" / "external-metrics.md").read_text()):
+        for name in re.findall(r"`([a-z_:][a-z0-9_:]*)`", cells[0]):
+            names.add(name)
+            if len(cells) > 1 and "histogram" in cells[1]:
+                names.update(name + s for s in HISTOGRAM_SUFFIXES)
+    return names
+
+
+def known_metric_names() -> set[str]:
+    return pipeline_metric_names() | external_metric_names()
+
+
+def dashboard_exprs(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(panel title, expr) for every query in a Grafana dashboard, rows included."""
+
+    def panels(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for panel in items:
+            yield panel
+            yield from panels(panel.get("panels", []))
+
+    for panel in panels(dashboard.get("panels", [])):
+        for target in panel.get("targets", []):
+            if "expr" in target:
+                yield panel.get("title", "?"), target["expr"]
+    for variable in dashboard.get("templating", {}).get("list", []):
+        query = variable.get("query")
+        if variable.get("type") == "query" and query:
+            text = query["query"] if isinstance(query, dict) else query
+            inner = re.match(r"label_values\((.*),\s*\w+\)\s*$", text)
+            if inner:
+                yield f"variable {variable['name']}", inner.group(1)
