@@ -76,7 +76,6 @@ def test_the_image_collectstatic_step_writes_the_whitenoise_manifest(service, tm
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
         **assignments,
         "BANKFLOW_LOCAL_DIR": str(tmp_path / "build"),
-        "PYTHONPATH": str(ROOT / "docker"),
         "DJANGO_STATIC_ROOT": str(static),
     }
     assert assignments["BANKFLOW_ENV"] == "local"

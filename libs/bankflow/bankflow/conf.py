@@ -185,13 +185,15 @@ def common_django(env: environ.Env, *, service: str, local: bool, data_dir: Path
         "STATIC_URL": "static/",
         "STATIC_ROOT": env.str("DJANGO_STATIC_ROOT", default=str(data_dir / "static" / service)),
         # WhiteNoise serves the admin's and the API docs' static files: from STATIC_ROOT
-        # (collectstatic at image build) in production, straight from the apps locally.
+        # with its manifest (collectstatic at image build, which sets DJANGO_STATIC_MANIFEST
+        # in local mode so that no secret is needed) in production, straight from the apps
+        # locally.
         "STORAGES": {
             "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
             "staticfiles": {
-                "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-                if local
-                else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+                "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+                if env.bool("DJANGO_STATIC_MANIFEST", default=not local)
+                else "django.contrib.staticfiles.storage.StaticFilesStorage"
             },
         },
         "WHITENOISE_USE_FINDERS": local,
