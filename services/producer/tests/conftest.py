@@ -15,14 +15,13 @@ INTAKE_URL = f"{CONSUMER_URL}/api/v1/transactions/"
 def _no_real_consumer(settings):
     # Unit tests never reach a real consumer (one may be running on this machine).
     settings.CONSUMER_URL = CONSUMER_URL
-    settings.METRICS_PORT = 0
 
 
 @pytest.fixture(autouse=True)
 def kicks(request, monkeypatch):
-    """Dispatch tasks enqueued, recorded instead of published (real in integration tests)."""
+    """Dispatch tasks enqueued, recorded instead of published (real with a real worker)."""
     get_redis().delete(KICK_KEY)
-    if "integration" in request.keywords:
+    if "slow" in request.keywords:
         yield None
         return
     calls: list[tuple] = []

@@ -20,6 +20,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError
 from django.db import transaction as db
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from bankflow.api import Conflict
 from producer.clients.models import Client
@@ -67,7 +68,8 @@ def idempotent(
             record.fingerprint, record.created_at = fingerprint, now  # expired: start afresh
         status, body = action()
         record.response_status = status
-        record.response_body = json.dumps(body, cls=DjangoJSONEncoder)
+        # Rendered as the API renders any answer, so a replay is byte-for-byte the same.
+        record.response_body = JSONRenderer().render(body).decode()
         record.save()
     return Answer(status, record.response_body, replayed=False)
 
