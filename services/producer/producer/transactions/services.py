@@ -106,15 +106,16 @@ def transaction_bulk_create(
 ) -> list[Transaction]:
     """Store validated transactions and their outbox rows, all or nothing."""
     now = timezone.now()
+    # One microsecond apart, in list order: the cursor's ordering needs no ties to break.
     transactions = [
         Transaction(
             client=client,
             correlation_id=correlation_id,
-            created_at=now,
+            created_at=now + timedelta(microseconds=index),
             updated_at=now,
             **item,
         )
-        for item in items
+        for index, item in enumerate(items)
     ]
     with db.atomic():
         Transaction.objects.bulk_create(transactions, batch_size=1000)

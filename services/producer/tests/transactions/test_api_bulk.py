@@ -46,10 +46,18 @@ def test_more_than_1000_items_is_a_400(api):
     assert not Transaction.objects.exists()
 
 
-def test_1000_items_are_accepted(api):
+def test_1000_items_are_accepted_and_list_back_in_order(api):
+    # Given the maximum bulk
     response = api.post(URL, [transfer(reference=str(i)) for i in range(1000)], format="json")
     assert response.status_code == 201
-    assert Transaction.objects.count() == 1000
+    # When the list is walked page by page
+    seen, url = [], "/api/v1/transactions/?limit=500"
+    while url:
+        page = api.get(url).json()
+        seen += [item["reference"] for item in page["results"]]
+        url = page["next"]
+    # Then every item comes back once, newest (last in the list) first
+    assert seen == [str(i) for i in reversed(range(1000))]
 
 
 def test_bulk_honours_the_idempotency_key(api):
