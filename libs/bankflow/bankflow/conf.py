@@ -82,12 +82,14 @@ def broker_url(env: environ.Env, *, local: bool) -> str:
 def broker_transport_options(url: str, *, service: str, data_dir: Path) -> dict[str, Any]:
     if url.startswith("filesystem://"):
         folder = data_dir / "broker" / service
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         return {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            # Exchange bindings; kombu's default is "control" in the working directory.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
             "polling_interval": 0.05,
         }

@@ -9,6 +9,7 @@ timestamp tolerance.
 from __future__ import annotations
 
 import base64
+import json
 import secrets as _secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -37,12 +38,21 @@ def sign(
 
 
 def verify(secrets: Iterable[str], *, headers: Mapping[str, str], body: bytes | str) -> Any:
-    """The parsed JSON payload, or WebhookVerificationError."""
+    """The parsed JSON payload, or WebhookVerificationError.
+
+    A malformed signature header (no comma, bad base64) or a body that is not UTF-8 is a
+    verification failure too. A correctly signed body that is not JSON raises ValueError,
+    so that the caller can tell "not from the sender" (401) from "malformed" (400).
+    """
     wanted = {k.lower(): v for k, v in headers.items() if k.lower().startswith("webhook-")}
     last: Exception = WebhookVerificationError("No webhook secret configured")
     for secret in secrets:
         try:
-            return Webhook(secret).verify(body, wanted)
+            Webhook(secret).verify(body, wanted, json_parse=False)
         except WebhookVerificationError as exc:
             last = exc
+        except ValueError:
+            last = WebhookVerificationError("Malformed webhook headers or body")
+        else:
+            return json.loads(body)
     raise last

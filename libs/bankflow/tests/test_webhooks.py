@@ -63,3 +63,17 @@ def test_timestamps_more_than_five_minutes_off_are_refused(skew):
 def test_no_secret_configured_refuses():
     with pytest.raises(webhooks.WebhookVerificationError):
         webhooks.verify([], headers={}, body=BODY)
+
+
+def test_malformed_signature_header_is_a_verification_failure():
+    secret = webhooks.generate_secret()
+    headers = {**webhooks.sign(secret, msg_id="m", body=BODY), "webhook-signature": "garbage"}
+    with pytest.raises(webhooks.WebhookVerificationError):
+        webhooks.verify([secret], headers=headers, body=BODY)
+
+
+def test_signed_body_that_is_not_json_raises_value_error():
+    secret = webhooks.generate_secret()
+    headers = webhooks.sign(secret, msg_id="m", body="not json")
+    with pytest.raises(ValueError, match="Expecting value"):
+        webhooks.verify([secret], headers=headers, body="not json")

@@ -94,6 +94,11 @@ DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=500)
 DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=8)
 DISPATCH_STUCK_AFTER_SECONDS = env.int("DISPATCH_STUCK_AFTER_SECONDS", default=30)
 DISPATCH_HTTP_TIMEOUT_SECONDS = env.float("DISPATCH_HTTP_TIMEOUT_SECONDS", default=10.0)
+# Retry delay after attempt n: min(MAX, BASE * 2**(n-1)), half of it jittered.
+DISPATCH_BACKOFF_BASE_SECONDS = env.float("DISPATCH_BACKOFF_BASE_SECONDS", default=1.0)
+DISPATCH_BACKOFF_MAX_SECONDS = env.float("DISPATCH_BACKOFF_MAX_SECONDS", default=60.0)
+# Applied webhook-ids are remembered this long (the consumer's retries end far sooner).
+WEBHOOK_RECEIPT_TTL_HOURS = env.int("WEBHOOK_RECEIPT_TTL_HOURS", default=168)
 
 QUEUE_DISPATCH = "producer.dispatch"
 globals().update(
@@ -106,7 +111,18 @@ globals().update(
         routes={"producer.transactions.tasks.*": QUEUE_DISPATCH},
     )
 )
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "sweep-outbox": {
+        "task": "producer.transactions.tasks.sweep_outbox",
+        "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=5.0),
+        "options": {"expires": 10},
+    },
+    "purge-idempotency-keys": {
+        "task": "producer.transactions.tasks.purge_idempotency_keys",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
+    },
+}
 
 METRICS_PORT = env.int("METRICS_PORT", default=9100)
 

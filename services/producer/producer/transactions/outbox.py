@@ -1,0 +1,307 @@
+"""The transactional outbox: claim due rows, send them to the consumer in one request,
+settle the answer.
+
+A row is ``pending`` (due at ``available_at``) → ``in_flight`` (claimed until
+``claimed_until``; an expired claim is due again) → ``sent`` on a 2xx, or back to
+``pending`` with exponential backoff on a transient error, or ``failed`` when the consumer
+rejected the item or every attempt failed. A cancelled transaction's row is ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.db import transaction as db
+from django.db.models import F, Q
+from django.utils import timezone
+
+from bankflow.logging import get_logger, outgoing_headers
+from bankflow.redis import get_redis
+from producer.transactions import metrics, states
+from producer.transactions.models import (
+    ACTIVE_OUTBOX_STATES,
+    OutboxMessage,
+    OutboxState,
+    Status,
+    Transaction,
+)
+from producer.transactions.serializers import amount_text, iso_datetime
+
+log = get_logger("producer.outbox")
+
+KICK_KEY = "bankflow:producer:dispatch-kick"
+KICK_WINDOW_MS = 200
+ERROR_MAX_LENGTH = 500
+_jitter = secrets.SystemRandom()
+
+
+# --- kicking the dispatcher -------------------------------------------------------------
+
+
+def dispatch_kick() -> None:
+    """Enqueue one dispatch task for the commits of a short window, not one per commit.
+
+    Runs after commit. Any failure (Redis, broker) only delays dispatch until the sweep.
+    """
+    try:
+        if get_redis().set(KICK_KEY, 1, nx=True, px=KICK_WINDOW_MS):
+            from producer.transactions.tasks import dispatch_outbox
+
+            dispatch_outbox.delay()
+    except Exception:
+        log.warning("dispatch_kick_failed", exc_info=True)
+
+
+def _release_kick() -> None:
+    # Called by the dispatcher before each claim: a commit after this point kicks a new
+    # task, and everything committed before it is seen by the claim.
+    try:
+        get_redis().delete(KICK_KEY)
+    except Exception:
+        log.warning("dispatch_kick_release_failed", exc_info=True)
+
+
+# --- the consumer's intake --------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One keep-alive session per process and thread (created after a fork)."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
+
+
+def intake_item(tx: Transaction) -> dict[str, Any]:
+    return {
+        "id": str(tx.id),
+        "reference": tx.reference,
+        "type": tx.type,
+        "amount": amount_text(tx.amount, tx.currency),
+        "currency": tx.currency,
+        "source_account": tx.source_account,
+        "destination_account": tx.destination_account,
+        "description": tx.description,
+        "created_at": iso_datetime(tx.created_at),
+        "client_id": str(tx.client_id),
+        "correlation_id": tx.correlation_id,
+    }
+
+
+def post_to_consumer(items: list[dict[str, Any]]) -> requests.Response:
+    return _session().post(
+        f"{settings.CONSUMER_URL.rstrip('/')}/api/v1/transactions/",
+        data=json.dumps(items),
+        headers={
+            "Authorization": f"Bearer {settings.CONSUMER_API_TOKEN}",
+            "Content-Type": "application/json",
+            **outgoing_headers(),
+        },
+        timeout=settings.DISPATCH_HTTP_TIMEOUT_SECONDS,
+    )
+
+
+# --- claim, send, settle ----------------------------------------------------------------
+
+
+def _due(now: datetime) -> Q:
+    return Q(state=OutboxState.PENDING, available_at__lte=now) | Q(
+        state=OutboxState.IN_FLIGHT, claimed_until__lt=now
+    )
+
+
+def outbox_claim(*, batch_size: int) -> list[OutboxMessage]:
+    """Due rows, marked in flight for DISPATCH_STUCK_AFTER_SECONDS; skips rows others hold."""
+    now = timezone.now()
+    with db.atomic():
+        ids = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(_due(now))
+            .order_by("available_at", "id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        if not ids:
+            return []
+        OutboxMessage.objects.filter(id__in=ids).update(
+            state=OutboxState.IN_FLIGHT,
+            claimed_until=now + timedelta(seconds=settings.DISPATCH_STUCK_AFTER_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    return list(OutboxMessage.objects.filter(id__in=ids).select_related("transaction"))
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential, capped, with jitter so that many rows do not come back at once."""
+    delay: float = min(
+        settings.DISPATCH_BACKOFF_MAX_SECONDS,
+        settings.DISPATCH_BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0),
+    )
+    return delay / 2 + _jitter.uniform(0, delay / 2)
+
+
+def _lock_transactions(messages: Sequence[OutboxMessage]) -> list[Transaction]:
+    # Transactions before outbox rows, in id order: the same order as cancel and the
+    # webhook, so that they cannot deadlock with the dispatcher.
+    return list(
+        Transaction.objects.select_for_update()
+        .filter(id__in=[m.transaction_id for m in messages])
+        .order_by("id")
+    )
+
+
+def _settle_accepted(messages: Sequence[OutboxMessage]) -> None:
+    now = timezone.now()
+    with db.atomic():
+        # Only rows still pending: a result may have overtaken us.
+        moved = [
+            tx
+            for tx in _lock_transactions(messages)
+            if states.can_transition(tx.status, Status.DISPATCHED)
+        ]
+        Transaction.objects.filter(id__in=[tx.id for tx in moved]).update(
+            status=Status.DISPATCHED, updated_at=now
+        )
+        OutboxMessage.objects.filter(
+            id__in=[m.id for m in messages], state__in=ACTIVE_OUTBOX_STATES
+        ).update(state=OutboxState.SENT, sent_at=now, claimed_until=None, last_error="")
+        previous = {tx.id: tx.status for tx in moved}
+        for tx in moved:
+            tx.status = Status.DISPATCHED
+        db.on_commit(lambda: states.record_changes([(tx, previous[tx.id]) for tx in moved]))
+    metrics.transactions_dispatched.inc(len(moved))
+
+
+def _error_summary(errors: Any) -> str:
+    if isinstance(errors, dict):
+        return "; ".join(
+            f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+            for field, msgs in errors.items()
+        )
+    return str(errors)
+
+
+def _settle_rejected(messages: Sequence[OutboxMessage], body: Any) -> None:
+    """A 400: the named items are failed, the others are sent again at once."""
+    if isinstance(body, dict) and body and all(str(k).isdigit() for k in body):
+        reasons = {
+            messages[int(k)].id: _error_summary(v)
+            for k, v in body.items()
+            if int(k) < len(messages)
+        }
+    else:  # the whole request was refused: sending it again cannot help
+        summary = _error_summary(body)
+        reasons = {m.id: summary for m in messages}
+    now = timezone.now()
+    with db.atomic():
+        locked = {tx.id: tx for tx in _lock_transactions(messages)}
+        changed = []
+        for message in messages:
+            if message.id not in reasons:
+                continue
+            reason = f"rejected by the consumer: {reasons[message.id]}"[:ERROR_MAX_LENGTH]
+            changed += states.fail_locked([locked[message.transaction_id]], reason=reason, now=now)
+            OutboxMessage.objects.filter(id=message.id).update(
+                state=OutboxState.FAILED, claimed_until=None, last_error=reason
+            )
+        OutboxMessage.objects.filter(
+            id__in=[m.id for m in messages if m.id not in reasons], state=OutboxState.IN_FLIGHT
+        ).update(state=OutboxState.PENDING, available_at=now, claimed_until=None)
+        db.on_commit(lambda: states.record_changes(changed))
+
+
+def _settle_error(messages: Sequence[OutboxMessage], error: str) -> None:
+    """A transient failure: back off, or fail the transaction after the last attempt."""
+    now = timezone.now()
+    error = error[:ERROR_MAX_LENGTH]
+    max_attempts = settings.DISPATCH_MAX_ATTEMPTS
+    exhausted = [m for m in messages if m.attempts >= max_attempts]
+    by_attempts: dict[int, list[int]] = defaultdict(list)
+    for message in messages:
+        if message.attempts < max_attempts:
+            by_attempts[message.attempts].append(message.id)
+    with db.atomic():
+        changed: list[tuple[Transaction, str]] = []
+        if exhausted:
+            locked = {tx.id: tx for tx in _lock_transactions(exhausted)}
+            reason = f"consumer unreachable after {max_attempts} attempts ({error})"
+            changed = states.fail_locked(
+                [locked[m.transaction_id] for m in exhausted],
+                reason=reason[:ERROR_MAX_LENGTH],
+                now=now,
+            )
+            OutboxMessage.objects.filter(
+                id__in=[m.id for m in exhausted], state=OutboxState.IN_FLIGHT
+            ).update(state=OutboxState.FAILED, claimed_until=None, last_error=error)
+        for attempts, ids in by_attempts.items():
+            OutboxMessage.objects.filter(id__in=ids, state=OutboxState.IN_FLIGHT).update(
+                state=OutboxState.PENDING,
+                available_at=now + timedelta(seconds=backoff_seconds(attempts)),
+                claimed_until=None,
+                last_error=error,
+            )
+        db.on_commit(lambda: states.record_changes(changed))
+    log.warning("dispatch_failed", error=error, batch=len(messages), exhausted=len(exhausted))
+
+
+def outbox_dispatch_batch(*, batch_size: int) -> int:
+    """Claim one batch, POST it, settle the answer; the number of rows claimed."""
+    messages = outbox_claim(batch_size=batch_size)
+    if not messages:
+        return 0
+    metrics.dispatch_batch_size.observe(len(messages))
+    try:
+        response = post_to_consumer([intake_item(m.transaction) for m in messages])
+    except requests.RequestException as exc:
+        metrics.dispatch_requests.labels(outcome="error").inc()
+        _settle_error(messages, f"{type(exc).__name__}")
+        return len(messages)
+    if 200 <= response.status_code < 300:
+        metrics.dispatch_requests.labels(outcome="accepted").inc()
+        _settle_accepted(messages)
+    elif response.status_code == 400:
+        metrics.dispatch_requests.labels(outcome="rejected").inc()
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text[:ERROR_MAX_LENGTH]
+        log.warning("dispatch_rejected", batch=len(messages), errors=body)
+        _settle_rejected(messages, body)
+    else:  # 401/403 (misconfigured token), 429, 5xx: transient as far as we can tell
+        metrics.dispatch_requests.labels(outcome="error").inc()
+        _settle_error(messages, f"HTTP {response.status_code}")
+    return len(messages)
+
+
+def outbox_drain(*, batch_size: int, budget_seconds: float) -> tuple[int, bool]:
+    """Dispatch batches until nothing is due or the time budget is spent.
+
+    Returns (rows claimed, more may be due) so that the task can hand over to a new run.
+    """
+    deadline = time.monotonic() + budget_seconds
+    total = 0
+    while True:
+        _release_kick()
+        claimed = outbox_dispatch_batch(batch_size=batch_size)
+        total += claimed
+        if claimed == 0:
+            return total, False
+        if time.monotonic() >= deadline:
+            return total, True
+
+
+def outbox_sweep() -> bool:
+    """Set the backlog gauge; True when rows are due (new, backed off, or claim expired)."""
+    now = timezone.now()
+    metrics.outbox_backlog.set(OutboxMessage.objects.filter(state__in=ACTIVE_OUTBOX_STATES).count())
+    return OutboxMessage.objects.filter(_due(now)).exists()

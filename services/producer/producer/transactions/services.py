@@ -1,0 +1,283 @@
+"""Writes on transactions. Keyword-only, typed; every status change goes through ``states``.
+
+Creating writes the Transaction and its OutboxMessage in one database transaction and,
+once committed, kicks the dispatcher (``outbox.dispatch_kick``): the request path never
+publishes a task per transaction and never calls the consumer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypedDict
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.db import transaction as db
+from django.http import Http404
+from django.utils import timezone
+
+from bankflow.api import Conflict
+from bankflow.logging import get_logger
+from producer.clients.models import Client
+from producer.transactions import metrics, states
+from producer.transactions.models import (
+    OutboxMessage,
+    OutboxState,
+    Status,
+    Transaction,
+    WebhookReceipt,
+)
+from producer.transactions.outbox import dispatch_kick
+
+log = get_logger("producer.transactions")
+
+REASON_MAX_LENGTH = Transaction._meta.get_field("failure_reason").max_length or 500
+
+
+class TransactionInput(TypedDict):
+    reference: str
+    type: str
+    amount: Decimal
+    currency: str
+    source_account: str | None
+    destination_account: str | None
+    description: str
+
+
+class TransactionResult(TypedDict, total=False):
+    transaction_id: uuid.UUID
+    status: str
+    result: dict[str, Any] | None
+    reason: str
+    correlation_id: str
+
+
+# --- state changes -------------------------------------------------------------------
+
+
+def _transition(tx: Transaction, target: str, *, fields: Sequence[str] = ()) -> None:
+    """Move one locked transaction to ``target`` (InvalidTransition otherwise) and save."""
+    previous = tx.status
+    states.check_transition(previous, target)
+    tx.status = target
+    tx.save(update_fields=["status", "updated_at", *fields])
+    db.on_commit(lambda: states.record_changes([(tx, previous)]))
+
+
+def _lock(*, client: Client, transaction_id: uuid.UUID) -> Transaction:
+    tx = Transaction.objects.select_for_update().filter(client=client, id=transaction_id).first()
+    if tx is None:
+        raise Http404("No such transaction.")
+    return tx
+
+
+def _live_outbox(tx: Transaction) -> OutboxMessage | None:
+    return (
+        OutboxMessage.objects.select_for_update()
+        .filter(transaction=tx, state__in=[OutboxState.PENDING, OutboxState.IN_FLIGHT])
+        .first()
+    )
+
+
+def _lock_pending_not_in_flight(
+    *, client: Client, transaction_id: uuid.UUID, action: str
+) -> tuple[Transaction, OutboxMessage | None]:
+    """A pending transaction whose dispatch has not started, locked; else 409."""
+    tx = _lock(client=client, transaction_id=transaction_id)
+    if tx.status != Status.PENDING:
+        raise Conflict(f"Only a pending transaction can be {action}; this one is {tx.status}.")
+    outbox = _live_outbox(tx)
+    if outbox is not None and outbox.state == OutboxState.IN_FLIGHT:
+        # It may already have reached the consumer: changing it now could process a
+        # cancelled transaction, or one that differs from what the client sees.
+        raise Conflict(f"The transaction is being dispatched and can no longer be {action}.")
+    return tx, outbox
+
+
+# --- the API's writes ------------------------------------------------------------------
+
+
+def transaction_bulk_create(
+    *, client: Client, items: Sequence[TransactionInput], correlation_id: str
+) -> list[Transaction]:
+    """Store validated transactions and their outbox rows, all or nothing."""
+    now = timezone.now()
+    # One microsecond apart, in list order: the cursor's ordering needs no ties to break.
+    transactions = [
+        Transaction(
+            client=client,
+            correlation_id=correlation_id,
+            created_at=now + timedelta(microseconds=index),
+            updated_at=now,
+            **item,
+        )
+        for index, item in enumerate(items)
+    ]
+    with db.atomic():
+        Transaction.objects.bulk_create(transactions, batch_size=1000)
+        OutboxMessage.objects.bulk_create(
+            [
+                OutboxMessage(transaction=tx, available_at=now, created_at=now)
+                for tx in transactions
+            ],
+            batch_size=1000,
+        )
+        db.on_commit(lambda: _record_created(transactions))
+        db.on_commit(dispatch_kick)
+    return transactions
+
+
+def transaction_create(
+    *, client: Client, data: TransactionInput, correlation_id: str
+) -> Transaction:
+    return transaction_bulk_create(client=client, items=[data], correlation_id=correlation_id)[0]
+
+
+def _record_created(transactions: Sequence[Transaction]) -> None:
+    for kind, count in Counter(tx.type for tx in transactions).items():
+        metrics.transactions_created.labels(type=kind).inc(count)
+    for tx in transactions:
+        log.info(
+            "transaction_created",
+            transaction_id=str(tx.id),
+            correlation_id=tx.correlation_id,
+            type=tx.type,
+            currency=tx.currency,
+            status=tx.status,
+        )
+
+
+@db.atomic
+def transaction_update(
+    *,
+    client: Client,
+    transaction_id: uuid.UUID,
+    reference: str | None = None,
+    description: str | None = None,
+) -> Transaction:
+    tx, _outbox = _lock_pending_not_in_flight(
+        client=client, transaction_id=transaction_id, action="changed"
+    )
+    fields = []
+    if reference is not None:
+        tx.reference = reference
+        fields.append("reference")
+    if description is not None:
+        tx.description = description
+        fields.append("description")
+    tx.save(update_fields=[*fields, "updated_at"])
+    log.info("transaction_updated", transaction_id=str(tx.id), fields=fields)
+    return tx
+
+
+@db.atomic
+def transaction_cancel(*, client: Client, transaction_id: uuid.UUID) -> Transaction:
+    tx, outbox = _lock_pending_not_in_flight(
+        client=client, transaction_id=transaction_id, action="cancelled"
+    )
+    _transition(tx, Status.CANCELLED)
+    if outbox is not None:
+        outbox.state = OutboxState.CANCELLED
+        outbox.save(update_fields=["state"])
+    return tx
+
+
+@db.atomic
+def transaction_retry(*, client: Client, transaction_id: uuid.UUID) -> Transaction:
+    """Dispatch a failed transaction again, with a fresh outbox row (attempts from zero)."""
+    tx = _lock(client=client, transaction_id=transaction_id)
+    if not states.can_transition(tx.status, Status.PENDING):
+        raise Conflict(f"Only a failed transaction can be retried; this one is {tx.status}.")
+    outbox = _live_outbox(tx)
+    if outbox is not None and outbox.state == OutboxState.IN_FLIGHT:
+        raise Conflict("A dispatch of this transaction is still in flight; retry shortly.")
+    tx.failure_reason, tx.result = "", None
+    _transition(tx, Status.PENDING, fields=["failure_reason", "result"])
+    now = timezone.now()
+    if outbox is None:
+        OutboxMessage.objects.create(transaction=tx, available_at=now)
+    else:
+        outbox.attempts, outbox.available_at, outbox.last_error = 0, now, ""
+        outbox.save(update_fields=["attempts", "available_at", "last_error"])
+    db.on_commit(dispatch_kick)
+    return tx
+
+
+# --- results from the consumer ---------------------------------------------------------
+
+
+def transaction_apply_results(*, results: Sequence[TransactionResult]) -> tuple[int, int]:
+    """Apply each result on its own and idempotently: (applied, ignored).
+
+    Unknown ids and transactions whose status cannot take the result (already final) are
+    ignored. Rows are locked in id order so that concurrent writers cannot deadlock.
+    """
+    now = timezone.now()
+    ids = {r["transaction_id"] for r in results}
+    changed: dict[uuid.UUID, tuple[Transaction, str]] = {}
+    with db.atomic():
+        locked = {
+            tx.id: tx
+            for tx in Transaction.objects.select_for_update().filter(id__in=ids).order_by("id")
+        }
+        ignored = 0
+        for item in results:
+            tx = locked.get(item["transaction_id"])
+            target = item["status"]
+            if (
+                tx is None
+                or tx.status in states.FINAL
+                or not states.can_transition(tx.status, target)
+            ):
+                ignored += 1
+                continue
+            previous = tx.status
+            tx.status, tx.updated_at = target, now
+            tx.result = item.get("result")
+            tx.failure_reason = (
+                (item.get("reason") or "unspecified")[:REASON_MAX_LENGTH]
+                if target == Status.FAILED
+                else ""
+            )
+            changed[tx.id] = (tx, previous)
+        Transaction.objects.bulk_update(
+            [tx for tx, _ in changed.values()],
+            ["status", "result", "failure_reason", "updated_at"],
+            batch_size=500,
+        )
+        db.on_commit(lambda: _record_results(changed.values(), now=now))
+    return len(changed), ignored
+
+
+def _record_results(changes: Iterable[tuple[Transaction, str]], *, now: datetime) -> None:
+    states.record_changes(changes)
+    for tx, _previous in changes:
+        metrics.end_to_end_seconds.observe(max((now - tx.created_at).total_seconds(), 0.0))
+
+
+def webhook_receive(*, msg_id: str, results: Sequence[TransactionResult]) -> dict[str, Any]:
+    """Apply one webhook message once: a repeated ``webhook-id`` changes nothing."""
+    if WebhookReceipt.objects.filter(msg_id=msg_id).exists():
+        return {"duplicate": True}
+    try:
+        with db.atomic():
+            applied, ignored = transaction_apply_results(results=results)
+            # Written with the results: a concurrent copy of the message fails here and
+            # rolls back (its results were no-ops behind our row locks anyway).
+            WebhookReceipt.objects.create(msg_id=msg_id, applied=applied, ignored=ignored)
+    except IntegrityError:
+        if WebhookReceipt.objects.filter(msg_id=msg_id).exists():
+            return {"duplicate": True}
+        raise
+    return {"applied": applied, "ignored": ignored}
+
+
+def webhook_receipts_purge() -> int:
+    """Forget receipts older than WEBHOOK_RECEIPT_TTL_HOURS (far beyond the consumer's retries)."""
+    cutoff = timezone.now() - timedelta(hours=settings.WEBHOOK_RECEIPT_TTL_HOURS)
+    deleted, _ = WebhookReceipt.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
