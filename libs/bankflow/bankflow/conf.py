@@ -166,6 +166,9 @@ def secret(env: environ.Env, name: str, *, local: bool, local_default: str) -> s
 def common_django(env: environ.Env, *, service: str, local: bool, data_dir: Path) -> dict[str, Any]:
     """Django settings both services share; each settings.py adds its own apps and routes."""
     debug = env.bool("DJANGO_DEBUG", default=False)
+    static_root = env.str("DJANGO_STATIC_ROOT", default=str(data_dir / "static" / service))
+    if local:
+        Path(static_root).mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when absent
     secure_transport = env.bool("DJANGO_SECURE", default=not local)
     return {
         "DEBUG": debug,
@@ -185,7 +188,7 @@ def common_django(env: environ.Env, *, service: str, local: bool, data_dir: Path
         "LANGUAGE_CODE": "en-us",
         "USE_I18N": False,
         "STATIC_URL": "static/",
-        "STATIC_ROOT": env.str("DJANGO_STATIC_ROOT", default=str(data_dir / "static" / service)),
+        "STATIC_ROOT": static_root,
         # WhiteNoise serves the admin's and the API docs' static files: from STATIC_ROOT
         # with its manifest (collectstatic at image build, which sets DJANGO_STATIC_MANIFEST
         # in local mode so that no secret is needed) in production, straight from the apps
