@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import helm_python as helm
+import promql_parser
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,50 +172,30 @@ def strict_schema(schema: Any) -> Any:
 
 
 # ---- metrics and PromQL ----------------------------------------------------------------
-PROMQL_FUNCTIONS = {
-    "abs", "absent", "absent_over_time", "avg", "avg_over_time", "bottomk", "ceil", "changes",
-    "clamp", "clamp_max", "clamp_min", "count", "count_over_time", "count_values", "day_of_month",
-    "delta", "deriv", "exp", "floor", "group", "histogram_quantile", "holt_winters", "hour",
-    "idelta", "increase", "irate", "label_join", "label_replace", "last_over_time", "ln", "log2",
-    "log10", "max", "max_over_time", "min", "min_over_time", "predict_linear", "quantile",
-    "quantile_over_time", "rate", "resets", "round", "scalar", "sgn", "sort", "sort_desc", "sqrt",
-    "stddev", "stddev_over_time", "stdvar", "sum", "sum_over_time", "time", "timestamp", "topk",
-    "vector", "year", "minute", "month",
-}  # fmt: skip
-PROMQL_KEYWORDS = {
-    "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
-    "bool", "offset", "inf", "nan",
-}  # fmt: skip
-
-_STRINGS = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`')
-_BRACES = re.compile(r"\{[^{}]*\}")
-_RANGES = re.compile(r"\[[^\]]*\]")
-_GROUPING = re.compile(
-    r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", re.IGNORECASE
-)
+# Grafana variables: a range variable becomes a duration, any other one a plain word
+# (inside a label matcher it is a string already), so that the real PromQL parser reads
+# the dashboard's query as Prometheus would after Grafana's substitution.
 _VARIABLES = re.compile(r"\$\{[^}]*\}|\$\w+")
-_IDENT = re.compile(r"(?<![\w.:])([A-Za-z_:][\w:]*)")
-_NUMBER_UNIT = re.compile(r"\b\d+(\.\d+)?(ms|s|m|h|d|w|y|e\d+)?\b")
 
 
 def promql_metric_names(expr: str) -> set[str]:
-    """The metric names an expression reads: what is left once strings, label matchers,
-    ranges, grouping clauses, variables, numbers, functions and keywords are removed."""
-    text = _STRINGS.sub(" ", expr)
-    text = _VARIABLES.sub(" ", text)
-    previous = None
-    while previous != text:
-        previous = text
-        text = _BRACES.sub(" ", text)
-    text = _RANGES.sub(" ", text)
-    text = _GROUPING.sub(" ", text)
-    text = _NUMBER_UNIT.sub(" ", text)
-    names = set()
-    for match in _IDENT.finditer(text):
-        word = match.group(1)
-        if word.lower() in PROMQL_KEYWORDS or word in PROMQL_FUNCTIONS:
-            continue
-        names.add(word)
+    """The metric names an expression reads (its vector selectors), by promql-parser."""
+    text = _VARIABLES.sub(lambda m: "5m" if "interval" in m.group(0) else "x", expr)
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if node is None:
+            return
+        if isinstance(node, promql_parser.VectorSelector):
+            if node.name:
+                names.add(node.name)
+            return
+        for attr in ("expr", "lhs", "rhs", "param", "vector_selector"):
+            walk(getattr(node, attr, None))
+        for arg in getattr(node, "args", None) or []:
+            walk(arg)
+
+    walk(promql_parser.parse(text))
     return names
 
 
