@@ -120,7 +120,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         stack.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def local_stack(deployment: Deployment) -> Stack:
     if deployment.stack is None:
         pytest.skip("needs the local stack's processes (PRODUCER_URL points at a deployment)")

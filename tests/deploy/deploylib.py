@@ -178,17 +178,16 @@ def strict_schema(schema: Any) -> Any:
 _VARIABLES = re.compile(r"\$\{[^}]*\}|\$\w+")
 
 
-def promql_metric_names(expr: str) -> set[str]:
-    """The metric names an expression reads (its vector selectors), by promql-parser."""
+def promql_selectors(expr: str) -> list[tuple[str, list[Any]]]:
+    """(metric name, label matchers) of every vector selector, by promql-parser."""
     text = _VARIABLES.sub(lambda m: "5m" if "interval" in m.group(0) else "x", expr)
-    names: set[str] = set()
+    found: list[tuple[str, list[Any]]] = []
 
     def walk(node: Any) -> None:
         if node is None:
             return
         if isinstance(node, promql_parser.VectorSelector):
-            if node.name:
-                names.add(node.name)
+            found.append((node.name or "", list(node.matchers.matchers)))
             return
         for attr in ("expr", "lhs", "rhs", "param", "vector_selector"):
             walk(getattr(node, attr, None))
@@ -196,7 +195,12 @@ def promql_metric_names(expr: str) -> set[str]:
             walk(arg)
 
     walk(promql_parser.parse(text))
-    return names
+    return found
+
+
+def promql_metric_names(expr: str) -> set[str]:
+    """The metric names an expression reads."""
+    return {name for name, _ in promql_selectors(expr) if name}
 
 
 def _table_rows(markdown: str) -> Iterator[list[str]]:

@@ -19,8 +19,8 @@ from deploylib import (
 )
 
 DJANGO_RED = {
-    "django_http_requests_total_by_view_transport_method",
-    "django_http_responses_total_by_status_view_method",
+    "django_http_requests_total_by_view_transport_method_total",
+    "django_http_responses_total_by_status_view_method_total",
     "django_http_requests_latency_seconds_by_view_method_bucket",
 }
 

@@ -97,12 +97,27 @@ def _count_retry(sender: Any = None, **_: Any) -> None:
 
 
 @worker_init.connect
-def _serve_worker_metrics(**_: Any) -> None:
+def _serve_worker_metrics(sender: Any = None, **_: Any) -> None:
     """Each worker serves /metrics on METRICS_PORT when it is set (pods and `make run`)."""
     port = os.environ.get("METRICS_PORT")
-    if port:
-        wipe_multiprocess_dir()
-        start_metrics_server(int(port))
+    if not port:
+        return
+    wipe_multiprocess_dir()
+    app = getattr(sender, "app", None)
+    if _task_metrics is not None and app is not None:
+        _task_metrics.initialise(task_routes(app))
+    start_metrics_server(int(port))
+
+
+def task_routes(app: Celery) -> list[tuple[str, str]]:
+    """(task name, queue) for the app's own tasks, as the router sends them."""
+    app.loader.import_default_modules()
+    routes = []
+    for name in sorted(app.tasks):
+        if not name.startswith("celery."):
+            queue = app.amqp.router.route({}, name).get("queue")
+            routes.append((name, getattr(queue, "name", str(queue or ""))))
+    return routes
 
 
 @worker_process_shutdown.connect

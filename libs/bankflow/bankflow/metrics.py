@@ -7,9 +7,12 @@ parent aggregates every child's samples; the directory is wiped when the worker 
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
 
@@ -41,6 +44,18 @@ def start_metrics_server(port: int, addr: str = "0.0.0.0") -> None:  # noqa: S10
         start_http_server(port, addr=addr, registry=REGISTRY)
 
 
+def initialise(metric: Any, **label_values: Iterable[str]) -> None:
+    """Export every combination of a small, fixed label set at zero.
+
+    A labelled series appears only once it is first touched, so without this a dashboard's
+    ``rate(x{outcome="dead"}[5m])`` or an alert's ratio has nothing to read until the first
+    failure, exactly when it matters.
+    """
+    names = list(label_values)
+    for combination in itertools.product(*label_values.values()):
+        metric.labels(**dict(zip(names, combination, strict=True)))
+
+
 class CeleryTaskMetrics:
     """``bankflow_<service>_celery_task_*``: runtime, failures and retries by task and queue."""
 
@@ -57,3 +72,10 @@ class CeleryTaskMetrics:
         )
         self.failures = Counter(f"{prefix}_failures", "Celery tasks that raised.", labels)
         self.retries = Counter(f"{prefix}_retries", "Celery task retries.", labels)
+
+    def initialise(self, routes: Iterable[tuple[str, str]]) -> None:
+        """Zero series for every (task, queue) the worker can run."""
+        for task, queue in routes:
+            for metric in (self.failures, self.retries):
+                metric.labels(task, queue)
+            self.seconds.labels(task, queue)

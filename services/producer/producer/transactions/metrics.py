@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from bankflow.metrics import initialise
+
 DECISIONS = ("approved", "declined", "review")
 
 transactions_created = Counter(
@@ -21,7 +23,7 @@ transactions_completed = Counter(
 end_to_end_seconds = Histogram(
     "bankflow_producer_end_to_end_seconds",
     "From creation to the consumer's result applied here.",
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
 dispatch_batch_size = Histogram(
     "bankflow_producer_dispatch_batch_size",
@@ -43,6 +45,15 @@ webhooks_received = Counter(
     "Result webhooks from the consumer, by outcome.",
     ["outcome"],
 )
+
+initialise(transactions_created, type=("transfer", "payment", "deposit", "withdrawal"))
+initialise(
+    transactions_completed,
+    status=("processed", "failed", "cancelled"),
+    decision=(*DECISIONS, "none"),
+)
+initialise(dispatch_requests, outcome=("accepted", "rejected", "error"))
+initialise(webhooks_received, outcome=("applied", "duplicate", "unauthorized", "invalid"))
 
 
 def decision_label(result: object) -> str:
