@@ -24,7 +24,6 @@ log = get_logger(__name__)
 class IntakeOutcome:
     accepted: list[UUID]
     duplicates: list[UUID]
-    resent: int = 0  # duplicates whose final result goes out again
 
 
 def transactions_receive(*, items: Sequence[dict[str, Any]]) -> IntakeOutcome:
@@ -77,4 +76,4 @@ def transactions_receive(*, items: Sequence[dict[str, Any]]) -> IntakeOutcome:
         duplicates=len(duplicates),
         resent=len(final),
     )
-    return IntakeOutcome(accepted=accepted, duplicates=duplicates, resent=len(final))
+    return IntakeOutcome(accepted=accepted, duplicates=duplicates)

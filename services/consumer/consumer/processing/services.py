@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -31,7 +31,7 @@ from consumer.ledger.services import ledger_post
 from consumer.metrics import PROCESSING_BATCH_SECONDS, TRANSACTIONS_FAILED, TRANSACTIONS_PROCESSED
 from consumer.processing.fees import FeeSchedule
 from consumer.processing.risk import APPROVED, Facts, RiskConfig, assess
-from consumer.processing.signals import gather_signals
+from consumer.processing.signals import Signals, gather_signals
 from consumer.processing.validation import (
     BusinessRuleViolation,
     ValidTransaction,
@@ -101,7 +101,12 @@ def transactions_process(*, transaction_ids: Sequence[UUID | str]) -> BatchOutco
 
 
 def _decide(
-    tx: ValidTransaction, risk: RiskConfig, fees: FeeSchedule, signals: Any, *, processed_at: Any
+    tx: ValidTransaction,
+    risk: RiskConfig,
+    fees: FeeSchedule,
+    signals: Signals,
+    *,
+    processed_at: datetime,
 ) -> tuple[dict[str, Any], list[Posting]]:
     """The result and the ledger legs of one valid transaction.
 

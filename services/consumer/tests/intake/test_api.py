@@ -81,10 +81,17 @@ def test_a_bad_list_names_each_bad_item_by_index_and_stores_nothing(api):
 
 
 def test_a_bad_single_object_answers_field_errors(api):
-    response = api.post(URL, item(id="not-a-uuid", surprise=1), format="json")
+    response = api.post(URL, item(id="not-a-uuid", amount="1.1234567"), format="json")
 
     assert response.status_code == 400
-    assert set(response.json()) == {"surprise"} or "id" in response.json()
+    assert set(response.json()) == {"id", "amount"}
+
+
+def test_unknown_fields_are_refused(api):
+    response = api.post(URL, item(surprise=1), format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"surprise": ["Unknown field."]}
 
 
 @pytest.mark.parametrize("count", [0, 1001])

@@ -1,6 +1,8 @@
 import pytest
+from django.contrib.admin.utils import quote
+from django.urls import reverse
 
-from consumer.webhooks.models import MessageState
+from consumer.webhooks.models import MessageState, WebhookAttempt
 from tests.factories import ReceivedTransactionFactory, WebhookMessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +43,11 @@ def test_admin_lists_render(admin_client, path):
 
 def test_a_message_page_shows_its_attempts(admin_client):
     message = WebhookMessageFactory()
+    WebhookAttempt.objects.create(message=message, status_code=503, outcome="retry", duration_ms=3)
+    # The admin escapes "_" in primary keys (msg_…), as its own links do.
+    url = reverse("admin:webhooks_webhookmessage_change", args=[quote(message.id)])
 
-    assert (
-        admin_client.get(f"/admin/webhooks/webhookmessage/{message.id}/change/").status_code == 200
-    )
+    response = admin_client.get(url)
+
+    assert response.status_code == 200
+    assert b"503" in response.content
