@@ -50,7 +50,7 @@ def transaction_result(tx: ReceivedTransaction) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "transaction_id": str(tx.id),
         "status": tx.status,
-        "correlation_id": tx.correlation_id or None,
+        "correlation_id": tx.correlation_id,  # a string, never null: the receiver wants one
     }
     if tx.status == Status.PROCESSED:
         entry["result"] = tx.result
