@@ -107,7 +107,63 @@ globals().update(
         },
     )
 )
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "sweep-stuck-transactions": {
+        "task": "consumer.processing.tasks.sweep_stuck",
+        "schedule": env.float("PROCESSING_SWEEP_INTERVAL_SECONDS", default=30.0),
+    },
+    "sweep-webhook-deliveries": {
+        "task": "consumer.webhooks.tasks.sweep_deliveries",
+        "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=5.0),
+    },
+}
+
+# --- processing (README, "Risk rules" and "Fees") ---------------------------------------
+# Ids per process_batch task, from intake and from the sweep.
+PROCESSING_BATCH_SIZE = env.int("PROCESSING_BATCH_SIZE", default=200)
+# A row still received/processing this long after its last change is enqueued again.
+PROCESSING_STUCK_AFTER_SECONDS = env.int("PROCESSING_STUCK_AFTER_SECONDS", default=120)
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="bankflow:consumer:")
+
+RISK_REVIEW_THRESHOLD = env.int("RISK_REVIEW_THRESHOLD", default=50)
+RISK_DECLINE_THRESHOLD = env.int("RISK_DECLINE_THRESHOLD", default=80)
+# "Large" per currency, in major units; currencies not listed score "unlisted_currency".
+RISK_LARGE_AMOUNTS = env.dict(
+    "RISK_LARGE_AMOUNTS",
+    default={
+        "EUR": "10000", "USD": "10000", "GBP": "10000", "CHF": "10000", "CAD": "10000",
+        "AUD": "15000", "NZD": "15000", "SGD": "15000", "SEK": "100000", "NOK": "100000",
+        "DKK": "75000", "PLN": "40000", "CZK": "250000", "HUF": "4000000", "RON": "50000",
+        "BGN": "20000", "JPY": "1000000", "CNY": "70000", "HKD": "80000", "INR": "800000",
+        "TRY": "300000", "BHD": "4000", "KWD": "3000", "AED": "40000", "SAR": "40000",
+    },
+)  # fmt: skip
+# FATF "call for action" countries and sanctions-exposed ones: an illustrative default,
+# to be replaced by the compliance team's list.
+RISK_HIGH_RISK_COUNTRIES = env.list(
+    "RISK_HIGH_RISK_COUNTRIES", default=["IR", "KP", "MM", "SY", "YE", "RU", "BY", "LB", "VG"]
+)
+RISK_VELOCITY_WINDOW_SECONDS = env.int("RISK_VELOCITY_WINDOW_SECONDS", default=600)
+RISK_VELOCITY_LIMIT = env.int("RISK_VELOCITY_LIMIT", default=20)
+RISK_STRUCTURING_BAND = env.str("RISK_STRUCTURING_BAND", default="0.10")
+RISK_COUNTERPARTY_MEMORY_DAYS = env.int("RISK_COUNTERPARTY_MEMORY_DAYS", default=365)
+# Points per rule; unnamed rules keep their defaults (consumer.processing.risk.DEFAULT_POINTS).
+RISK_POINTS = env.dict("RISK_POINTS", cast={"value": int}, default={})
+# JSON {type: {currency or "*": {"percent", "fixed", "min", "max"}}}, amounts in major
+# units; empty means consumer.processing.fees.DEFAULT_SCHEDULE.
+FEE_SCHEDULE = env.json("FEE_SCHEDULE", default={})
+
+# --- webhook delivery (README, "Webhooks") ------------------------------------------------
+# Seconds to wait before each retry: 10 retries over about a day, then "dead".
+WEBHOOK_RETRY_SCHEDULE = [
+    int(s)
+    for s in env.list(
+        "WEBHOOK_RETRY_SCHEDULE",
+        default=["5", "30", "120", "600", "1800", "3600", "7200", "14400", "28800", "28800"],
+    )
+]
+WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.2)  # +-20 %
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 METRICS_PORT = env.int("METRICS_PORT", default=9101)
 

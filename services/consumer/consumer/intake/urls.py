@@ -1,1 +1,13 @@
-urlpatterns: list = []  # filled by the intake API
+from django.urls import path
+
+from consumer.intake.api import AccountBalancesView, TransactionDetailView, TransactionIntakeView
+
+urlpatterns = [
+    path("transactions/", TransactionIntakeView.as_view(), name="transaction-intake"),
+    path(
+        "transactions/<str:transaction_id>/",
+        TransactionDetailView.as_view(),
+        name="transaction-detail",
+    ),
+    path("accounts/<str:iban>/", AccountBalancesView.as_view(), name="account-balances"),
+]

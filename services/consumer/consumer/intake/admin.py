@@ -1,0 +1,19 @@
+from django.contrib import admin
+
+from consumer.intake.models import ReceivedTransaction
+from consumer.readonly_admin import ReadOnlyAdmin
+
+
+@admin.register(ReceivedTransaction)
+class ReceivedTransactionAdmin(ReadOnlyAdmin):
+    """Read-only: every change of state goes through the pipeline."""
+
+    list_display = ("id", "type", "amount", "currency", "status", "decision", "received_at")
+    list_filter = ("status", "type", "currency")
+    search_fields = ("id", "reference", "correlation_id", "source_account", "destination_account")
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+
+    @admin.display(description="decision")
+    def decision(self, obj: ReceivedTransaction) -> str:
+        return (obj.result or {}).get("decision", "")

@@ -1,0 +1,39 @@
+"""The consumer's Prometheus metrics (names fixed by docs/pipeline.md).
+
+``Counter("x")`` is exported as ``x_total``. Gauges declare how the multiprocess collector
+combines the values of several processes.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+TRANSACTIONS_RECEIVED = Counter(
+    "bankflow_consumer_transactions_received", "Transactions newly accepted by the intake API."
+)
+TRANSACTIONS_PROCESSED = Counter(
+    "bankflow_consumer_transactions_processed",
+    "Transactions processed, by risk decision.",
+    ["decision"],
+)
+TRANSACTIONS_FAILED = Counter(
+    "bankflow_consumer_transactions_failed", "Transactions that failed business validation."
+)
+PROCESSING_BATCH_SECONDS = Histogram(
+    "bankflow_consumer_processing_batch_seconds",
+    "Time to process one batch (claim, score, price, post, result).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "bankflow_consumer_webhook_attempts",
+    "Webhook delivery attempts, by outcome.",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "bankflow_consumer_webhook_attempt_seconds", "Duration of one webhook delivery attempt."
+)
+WEBHOOKS_DEAD = Gauge(
+    "bankflow_consumer_webhooks_dead",
+    "Webhook messages in state dead (set by the delivery sweep).",
+    multiprocess_mode="livemostrecent",
+)

@@ -1,0 +1,218 @@
+"""The pipeline: claim a batch, then validate, score, price, post and report it at once.
+
+1. Claim (short transaction): lock the rows that are not being worked on
+   (``select_for_update(skip_locked=True)``) and move them ``received -> processing``.
+2. Process (one transaction): lock the claimed rows again, skipping any another worker
+   holds, and write everything - results, ledger entries, the webhook message - in one
+   commit. A redelivered or concurrent batch finds the rows final (or locked) and does
+   nothing; the unique (transaction_id, leg) constraint backs this up in the ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from bankflow.logging import correlation, get_logger
+from bankflow.money import round_money
+from consumer.intake.models import ReceivedTransaction, Status
+from consumer.intake.states import TRANSACTION_STATES
+from consumer.ledger.postings import Posting, postings_for
+from consumer.ledger.services import ledger_post
+from consumer.metrics import PROCESSING_BATCH_SECONDS, TRANSACTIONS_FAILED, TRANSACTIONS_PROCESSED
+from consumer.processing.fees import FeeSchedule
+from consumer.processing.risk import APPROVED, Facts, RiskConfig, assess
+from consumer.processing.signals import Signals, gather_signals
+from consumer.processing.validation import (
+    BusinessRuleViolation,
+    ValidTransaction,
+    validate_transaction,
+)
+from consumer.utils import chunked, enqueue_on_commit, isoformat
+from consumer.webhooks.services import webhook_messages_create
+
+log = get_logger(__name__)
+
+OPEN_STATUSES = (Status.RECEIVED, Status.PROCESSING)
+
+
+@dataclass
+class BatchOutcome:
+    processed: dict[str, int] = field(default_factory=dict)  # per decision
+    failed: int = 0
+    skipped: int = 0
+
+
+def transactions_process(*, transaction_ids: Sequence[UUID | str]) -> BatchOutcome:
+    started = time.perf_counter()
+    claimed = _claim(transaction_ids)
+    outcome = BatchOutcome(skipped=len(set(transaction_ids)) - len(claimed))
+    if not claimed:
+        return outcome
+    risk, fees = RiskConfig.from_settings(), FeeSchedule.from_settings()
+    with transaction.atomic():
+        rows = list(
+            ReceivedTransaction.objects.select_for_update(skip_locked=True)
+            .filter(id__in=claimed, status=Status.PROCESSING)
+            .order_by("id")
+        )
+        outcome.skipped += len(claimed) - len(rows)
+        valid: dict[UUID, ValidTransaction] = {}
+        for row in rows:
+            try:
+                valid[row.id] = validate_transaction(row)
+            except BusinessRuleViolation as exc:
+                row.failure_reason = str(exc)
+        signals = gather_signals(
+            list(valid.values()),
+            window_seconds=risk.velocity_window_seconds,
+            memory_days=settings.RISK_COUNTERPARTY_MEMORY_DAYS,
+        )
+        now = timezone.now()
+        postings: list[Posting] = []
+        for row in rows:
+            tx = valid.get(row.id)
+            if tx is None:
+                TRANSACTION_STATES.apply(row, Status.FAILED)
+                outcome.failed += 1
+            else:
+                row.result, legs = _decide(tx, risk, fees, signals[tx.id], processed_at=now)
+                postings += legs
+                TRANSACTION_STATES.apply(row, Status.PROCESSED)
+                decision = row.result["decision"]
+                outcome.processed[decision] = outcome.processed.get(decision, 0) + 1
+            row.processed_at = row.updated_at = now
+        ReceivedTransaction.objects.bulk_update(
+            rows, ["status", "result", "failure_reason", "processed_at", "updated_at"]
+        )
+        ledger_post(postings=postings)
+        webhook_messages_create(transactions=rows)
+    _record(rows, outcome, seconds=time.perf_counter() - started)
+    return outcome
+
+
+def _decide(
+    tx: ValidTransaction,
+    risk: RiskConfig,
+    fees: FeeSchedule,
+    signals: Signals,
+    *,
+    processed_at: datetime,
+) -> tuple[dict[str, Any], list[Posting]]:
+    """The result and the ledger legs of one valid transaction.
+
+    Only ``approved`` moves money and costs a fee. ``declined`` and ``review`` post nothing
+    and report a zero fee: a review is a hold for a person to look at, outside this service.
+    """
+    facts = Facts(
+        type=tx.type,
+        amount=tx.amount,
+        currency=tx.currency,
+        source=tx.source,
+        destination=tx.destination,
+        velocity_count=signals.velocity_count,
+        new_counterparty=signals.new_counterparty,
+    )
+    assessment = assess(facts, risk)
+    fee = round_money(Decimal(0), tx.currency)
+    legs: list[Posting] = []
+    if assessment.decision == APPROVED:
+        fee = fees.fee(type_=tx.type, amount=tx.amount, currency=tx.currency)
+        legs = postings_for(
+            transaction_id=tx.id,
+            type=tx.type,
+            amount=tx.amount,
+            fee=fee,
+            currency=tx.currency,
+            source=tx.source,
+            destination=tx.destination,
+        )
+    result = {
+        "decision": assessment.decision,
+        "risk_score": assessment.score,
+        "reasons": assessment.reasons,
+        "fee": str(fee),
+        "processed_at": isoformat(processed_at),
+    }
+    return result, legs
+
+
+def _claim(transaction_ids: Sequence[UUID | str]) -> list[UUID]:
+    """Move the open rows we can lock to ``processing``; their ids."""
+    with transaction.atomic():
+        rows = list(
+            ReceivedTransaction.objects.select_for_update(skip_locked=True)
+            .filter(id__in=list(transaction_ids), status__in=OPEN_STATUSES)
+            .order_by("id")
+            .only("id", "status", "correlation_id")
+        )
+        now = timezone.now()
+        moved = []
+        for row in rows:
+            if row.status == Status.RECEIVED:
+                TRANSACTION_STATES.apply(row, Status.PROCESSING)
+                moved.append(row)
+            row.updated_at = now
+        ReceivedTransaction.objects.bulk_update(rows, ["status", "updated_at"])
+    for row in moved:
+        with correlation(row.correlation_id or None, transaction_id=str(row.id)):
+            log.info("transaction_processing")
+    return [row.id for row in rows]
+
+
+def _record(rows: list[ReceivedTransaction], outcome: BatchOutcome, *, seconds: float) -> None:
+    PROCESSING_BATCH_SECONDS.observe(seconds)
+    for decision, count in outcome.processed.items():
+        TRANSACTIONS_PROCESSED.labels(decision=decision).inc(count)
+    if outcome.failed:
+        TRANSACTIONS_FAILED.inc(outcome.failed)
+    for row in rows:
+        with correlation(row.correlation_id or None, transaction_id=str(row.id)):
+            if row.status == Status.FAILED:
+                log.info("transaction_failed", reason=row.failure_reason)
+            else:
+                result = row.result or {}
+                log.info(
+                    "transaction_processed",
+                    decision=result.get("decision"),
+                    risk_score=result.get("risk_score"),
+                    reasons=result.get("reasons"),
+                    fee=result.get("fee"),
+                )
+
+
+def transactions_sweep_stuck(*, limit: int = 5000) -> int:
+    """Enqueue again what is still open long after its last change (a lost task).
+
+    Touching ``updated_at`` keeps a long backlog from being enqueued again on every sweep.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.PROCESSING_STUCK_AFTER_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            ReceivedTransaction.objects.filter(status__in=OPEN_STATUSES, updated_at__lt=cutoff)
+            .order_by("updated_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return 0
+        ReceivedTransaction.objects.filter(id__in=ids).update(updated_at=timezone.now())
+        enqueue_processing(ids)
+    log.warning("transactions_requeued", count=len(ids))
+    return len(ids)
+
+
+def enqueue_processing(ids: Sequence[UUID]) -> None:
+    """One process_batch task per chunk, published when the caller commits."""
+    from consumer.processing.tasks import process_batch
+
+    for chunk in chunked(ids, settings.PROCESSING_BATCH_SIZE):
+        enqueue_on_commit(process_batch, [str(i) for i in chunk])

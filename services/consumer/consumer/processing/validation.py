@@ -1,0 +1,81 @@
+"""The business rules a transaction must pass, repeated here whatever the producer checked.
+
+A transaction that breaks one ends ``failed`` with the reason; it is never scored, priced
+or posted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from bankflow.money import normalize_currency, normalize_iban, validate_amount
+from consumer.intake.models import ReceivedTransaction, TransactionType
+
+NEEDS_SOURCE = {TransactionType.TRANSFER, TransactionType.PAYMENT, TransactionType.WITHDRAWAL}
+NEEDS_DESTINATION = {TransactionType.TRANSFER, TransactionType.PAYMENT, TransactionType.DEPOSIT}
+
+
+class BusinessRuleViolation(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ValidTransaction:
+    id: UUID
+    type: str
+    amount: Decimal
+    currency: str
+    source: str | None
+    destination: str | None
+    occurred_at: datetime
+
+
+def validate_transaction(row: ReceivedTransaction) -> ValidTransaction:
+    """The normalised transaction, or BusinessRuleViolation naming every broken rule."""
+    errors: list[str] = []
+    currency = amount = None
+    try:
+        currency = normalize_currency(row.currency)
+    except ValueError as exc:
+        errors.append(f"currency: {exc}")
+    if currency is not None:
+        try:
+            amount = validate_amount(Decimal(row.amount), currency)
+        except ValueError as exc:
+            errors.append(f"amount: {exc}")
+    source = _account(row.source_account, "source_account", errors)
+    destination = _account(row.destination_account, "destination_account", errors)
+    if row.type in NEEDS_SOURCE and not row.source_account:
+        errors.append(f"source_account: required for a {row.type}.")
+    if row.type not in NEEDS_SOURCE and row.source_account:
+        errors.append(f"source_account: a {row.type} has no source account.")
+    if row.type in NEEDS_DESTINATION and not row.destination_account:
+        errors.append(f"destination_account: required for a {row.type}.")
+    if row.type not in NEEDS_DESTINATION and row.destination_account:
+        errors.append(f"destination_account: a {row.type} has no destination account.")
+    if source and source == destination:
+        errors.append("destination_account: must differ from the source account.")
+    if errors or currency is None or amount is None:
+        raise BusinessRuleViolation("; ".join(errors))
+    return ValidTransaction(
+        id=row.id,
+        type=row.type,
+        amount=amount,
+        currency=currency,
+        source=source,
+        destination=destination,
+        occurred_at=row.created_at or row.received_at,
+    )
+
+
+def _account(value: str, field: str, errors: list[str]) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalize_iban(value)
+    except ValueError as exc:
+        errors.append(f"{field}: {exc}")
+        return None

@@ -1,0 +1,213 @@
+"""Writes about webhook messages: create them for results, deliver, redeliver, sweep."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from bankflow.logging import correlation, current_correlation_id, get_logger
+from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction, Status
+from consumer.metrics import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS, WEBHOOKS_DEAD
+from consumer.utils import chunked, enqueue_on_commit
+from consumer.webhooks.client import post_signed
+from consumer.webhooks.models import (
+    DELIVERABLE_STATES,
+    MessageState,
+    WebhookAttempt,
+    WebhookMessage,
+)
+from consumer.webhooks.retry import DEAD, DELIVERED, RETRY, classify, retry_delay
+from consumer.webhooks.selectors import dead_message_count, due_message_ids
+from consumer.webhooks.states import MESSAGE_STATES
+
+log = get_logger(__name__)
+
+MAX_RESULTS_PER_MESSAGE = 1000  # the producer's limit per message
+# Longer waits are left to the sweep: RabbitMQ closes a channel that holds an unacked
+# (ETA) message past its consumer_timeout, 30 minutes by default.
+COUNTDOWN_LIMIT_SECONDS = 300
+# A countdown task may fire a little before next_attempt_at by the clock it reads.
+DUE_TOLERANCE = timedelta(seconds=1)
+# The sweep leaves a just-due message to the task already on its way for this long.
+SWEEP_GRACE = timedelta(seconds=5)
+SWEEP_LIMIT = 500
+
+
+def new_message_id() -> str:
+    return f"msg_{uuid.uuid4()}"
+
+
+def transaction_result(tx: ReceivedTransaction) -> dict[str, Any]:
+    """One entry of a ``transaction.results`` message (docs/pipeline.md)."""
+    entry: dict[str, Any] = {
+        "transaction_id": str(tx.id),
+        "status": tx.status,
+        "correlation_id": tx.correlation_id,  # a string, never null: the receiver wants one
+    }
+    if tx.status == Status.PROCESSED:
+        entry["result"] = tx.result
+    else:
+        entry["reason"] = tx.failure_reason
+    return entry
+
+
+def webhook_messages_create(*, transactions: Sequence[ReceivedTransaction]) -> list[WebhookMessage]:
+    """One message per 1000 final results; delivery is enqueued when the caller commits."""
+    final = [tx for tx in transactions if tx.status in FINAL_STATUSES]
+    if not final:
+        return []
+    now = timezone.now()
+    cid = current_correlation_id() or ""
+    link = WebhookMessage.transactions.through
+    messages, links = [], []
+    for chunk in chunked(final, MAX_RESULTS_PER_MESSAGE):
+        message = WebhookMessage(
+            id=new_message_id(),
+            payload={
+                "type": "transaction.results",
+                "results": [transaction_result(t) for t in chunk],
+            },
+            next_attempt_at=now,
+            correlation_id=cid,
+        )
+        messages.append(message)
+        links += [link(webhookmessage_id=message.id, receivedtransaction_id=t.id) for t in chunk]
+    WebhookMessage.objects.bulk_create(messages)
+    link.objects.bulk_create(links)
+    _enqueue_on_commit([m.id for m in messages])
+    return messages
+
+
+def webhook_message_deliver(*, message_id: str) -> str | None:
+    """One attempt, with the row locked so that no other worker makes the same one.
+
+    Returns the outcome, or None when there was nothing to do (delivered, dead, not due,
+    or being delivered by another worker right now).
+    """
+    with transaction.atomic():
+        message = (
+            WebhookMessage.objects.select_for_update(skip_locked=True)
+            .filter(id=message_id, state__in=DELIVERABLE_STATES)
+            .first()
+        )
+        if message is None:
+            return None
+        if message.next_attempt_at and message.next_attempt_at > timezone.now() + DUE_TOLERANCE:
+            return None
+        with correlation(message.correlation_id or None, webhook_id=message.id):
+            outcome, delay, duration_ms = _attempt(message)
+        if outcome == RETRY and delay is not None and delay <= COUNTDOWN_LIMIT_SECONDS:
+            _enqueue_on_commit([message.id], countdown=delay)
+    WEBHOOK_ATTEMPTS.labels(outcome=outcome).inc()
+    WEBHOOK_ATTEMPT_SECONDS.observe(duration_ms / 1000)
+    return outcome
+
+
+def _attempt(message: WebhookMessage) -> tuple[str, float | None, int]:
+    answer = post_signed(msg_id=message.id, payload=message.payload)
+    now = timezone.now()
+    outcome = classify(answer.status_code)
+    message.attempts += 1
+    message.last_status_code = answer.status_code
+    message.last_error = answer.error
+    delay = None
+    if outcome == RETRY:
+        delay = retry_delay(
+            message.attempts,
+            settings.WEBHOOK_RETRY_SCHEDULE,
+            jitter=settings.WEBHOOK_RETRY_JITTER,
+        )
+        if delay is None:
+            outcome = DEAD  # the schedule is exhausted
+    if outcome == DELIVERED:
+        MESSAGE_STATES.apply(message, MessageState.DELIVERED)
+        message.delivered_at, message.next_attempt_at = now, None
+    elif outcome == RETRY and delay is not None:
+        MESSAGE_STATES.apply(message, MessageState.RETRYING)
+        message.next_attempt_at = now + timedelta(seconds=delay)
+    else:
+        MESSAGE_STATES.apply(message, MessageState.DEAD)
+        message.next_attempt_at = None
+    message.save(
+        update_fields=[
+            "state",
+            "attempts",
+            "last_status_code",
+            "last_error",
+            "next_attempt_at",
+            "delivered_at",
+            "updated_at",
+        ]
+    )
+    WebhookAttempt.objects.create(
+        message=message,
+        status_code=answer.status_code,
+        outcome=outcome,
+        duration_ms=answer.duration_ms,
+        error=answer.error,
+    )
+    log.log(
+        logging.WARNING if outcome == DEAD else logging.INFO,
+        f"webhook_{outcome}",
+        attempts=message.attempts,
+        status_code=answer.status_code,
+        duration_ms=answer.duration_ms,
+        next_attempt_at=message.next_attempt_at.isoformat() if message.next_attempt_at else None,
+        results=message.result_count,
+        **({"error": answer.error} if answer.error else {}),
+    )
+    return outcome, delay, answer.duration_ms
+
+
+def webhook_messages_redeliver(*, message_ids: Iterable[str] = (), dead: bool = False) -> list[str]:
+    """Back to ``pending`` with a fresh retry schedule, and sent at once.
+
+    Takes dead messages (all of them with ``dead=True``) and retrying ones (sent now
+    instead of waiting); delivered and pending messages are left alone. Returns the ids
+    that were scheduled; the full history stays in the attempts.
+    """
+    wanted = Q(id__in=list(message_ids))
+    if dead:
+        wanted |= Q(state=MessageState.DEAD)
+    now = timezone.now()
+    with transaction.atomic():
+        messages = list(WebhookMessage.objects.select_for_update().filter(wanted).order_by("id"))
+        chosen = [m for m in messages if MESSAGE_STATES.can(m.state, MessageState.PENDING)]
+        for message in chosen:
+            MESSAGE_STATES.apply(message, MessageState.PENDING)
+            message.attempts, message.next_attempt_at, message.updated_at = 0, now, now
+        WebhookMessage.objects.bulk_update(
+            chosen, ["state", "attempts", "next_attempt_at", "updated_at"]
+        )
+        ids = [m.id for m in chosen]
+        _enqueue_on_commit(ids)
+    for message_id in ids:
+        log.info("webhook_redelivery_scheduled", webhook_id=message_id)
+    WEBHOOKS_DEAD.set(dead_message_count())
+    return ids
+
+
+def webhook_deliveries_sweep(*, limit: int = SWEEP_LIMIT) -> int:
+    """Send what is due but whose task went missing, and publish the dead gauge."""
+    ids = due_message_ids(now=timezone.now() - SWEEP_GRACE, limit=limit)
+    _enqueue_on_commit(ids)
+    dead = dead_message_count()
+    WEBHOOKS_DEAD.set(dead)
+    if ids:
+        log.info("webhook_sweep", enqueued=len(ids), dead=dead)
+    return len(ids)
+
+
+def _enqueue_on_commit(message_ids: Sequence[str], countdown: float | None = None) -> None:
+    from consumer.webhooks.tasks import deliver
+
+    for message_id in message_ids:
+        enqueue_on_commit(deliver, message_id, countdown=countdown)

@@ -1,0 +1,53 @@
+import pytest
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+
+from consumer.webhooks.models import MessageState, WebhookAttempt
+from tests.factories import ReceivedTransactionFactory, WebhookMessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_redeliver_action_schedules_dead_messages(
+    admin_client, producer, django_capture_on_commit_callbacks
+):
+    dead = WebhookMessageFactory(state=MessageState.DEAD)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/webhooks/webhookmessage/",
+            {"action": "redeliver", "_selected_action": [dead.id]},
+        )
+
+    assert response.status_code == 302
+    dead.refresh_from_db()
+    assert dead.state == MessageState.DELIVERED
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/intake/receivedtransaction/",
+        "/admin/ledger/account/",
+        "/admin/ledger/entry/",
+        "/admin/webhooks/webhookmessage/",
+        "/admin/webhooks/webhookattempt/",
+    ],
+)
+def test_admin_lists_render(admin_client, path):
+    ReceivedTransactionFactory(processed=True)
+    WebhookMessageFactory()
+
+    assert admin_client.get(path).status_code == 200
+
+
+def test_a_message_page_shows_its_attempts(admin_client):
+    message = WebhookMessageFactory()
+    WebhookAttempt.objects.create(message=message, status_code=503, outcome="retry", duration_ms=3)
+    # The admin escapes "_" in primary keys (msg_…), as its own links do.
+    url = reverse("admin:webhooks_webhookmessage_change", args=[quote(message.id)])
+
+    response = admin_client.get(url)
+
+    assert response.status_code == 200
+    assert b"503" in response.content
