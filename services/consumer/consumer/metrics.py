@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from bankflow.metrics import initialise
+
 TRANSACTIONS_RECEIVED = Counter(
     "bankflow_consumer_transactions_received", "Transactions newly accepted by the intake API."
 )
@@ -37,3 +39,6 @@ WEBHOOKS_DEAD = Gauge(
     "Webhook messages in state dead (set by the delivery sweep).",
     multiprocess_mode="livemostrecent",
 )
+
+initialise(TRANSACTIONS_PROCESSED, decision=("approved", "declined", "review"))
+initialise(WEBHOOK_ATTEMPTS, outcome=("delivered", "retry", "dead"))

@@ -70,6 +70,12 @@ def transactions_receive(*, items: Sequence[dict[str, Any]]) -> IntakeOutcome:
         )
         webhook_messages_create(transactions=final)
     TRANSACTIONS_RECEIVED.inc(len(accepted))
+    for tx_id in accepted:  # one event per state change, each under its own correlation id
+        log.info(
+            "transaction_received",
+            transaction_id=str(tx_id),
+            correlation_id=rows[tx_id].correlation_id,
+        )
     log.info(
         "transactions_received",
         accepted=len(accepted),
