@@ -6,6 +6,7 @@ a process down (the fixture restarts whatever a test held).
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -159,3 +160,49 @@ def test_worker_killed_mid_batch_is_redelivered_and_posted_once(deployment, stac
             else Decimal(0)
         )
         assert balance(deployment, item["destination_account"]) == expected, tx_id
+
+
+def test_the_ledger_balances_after_a_concurrent_run_with_several_workers(deployment, stack):
+    # Given a second consumer worker beside the first, both with several processes
+    service, process, argv = stack.specs["consumer-worker"]
+    second = [a.replace("consumer@", "consumer-2@") for a in argv]
+    stack.spawn("consumer-worker-2", service, process, second)
+    try:
+        # When 600 mixed transactions between a few accounts arrive at once (contention)
+        pool = [unique_iban() for _ in range(8)]
+        kinds = ["transfer", "payment", "deposit", "withdrawal"]
+        currencies = ["EUR", "GBP", "JPY"]
+        items = []
+        for i in range(600):
+            kind, currency = kinds[i % 4], currencies[i % 3]
+            source = pool[i % 8] if kind != "deposit" else None
+            destination = pool[(i + 3) % 8] if kind != "withdrawal" else None
+            amount = str(100 + i) if currency == "JPY" else f"{10 + i % 90}.{i % 100:02d}"
+            items.append(
+                transaction_body(
+                    type=kind,
+                    currency=currency,
+                    amount=amount,
+                    source_account=source,
+                    destination_account=destination,
+                )
+            )
+        ids = []
+        for start in range(0, 600, 200):
+            created = deployment.producer.post(
+                "/api/v1/transactions/bulk/", json=items[start : start + 200]
+            )
+            assert created.status_code == 201, created.text
+            ids += [tx["id"] for tx in created.json()]
+        # Then all reach a final status, and every currency sums to zero
+        finals = [wait_terminal(deployment.producer, tx_id, timeout=120) for tx_id in ids]
+        assert {f["status"] for f in finals} == {"processed"}
+        approved = sum(1 for f in finals if f["result"]["decision"] == "approved")
+        assert approved > 0
+        report = json.loads(stack.manage("consumer", "ledger_check").strip().splitlines()[-1])
+        assert report["balanced"] is True, report
+        assert {"EUR", "GBP", "JPY"} <= set(report["totals"])
+    finally:
+        stack.stop_process("consumer-worker-2")
+        del stack.specs["consumer-worker-2"], stack.processes["consumer-worker-2"]
+        stack.held.discard("consumer-worker-2")

@@ -9,6 +9,7 @@ behave the same way on both sides.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,10 @@ def runtime_mode(env: environ.Env) -> str:
     return mode
 
 
-def local_dir(env: environ.Env) -> Path:
+def data_dir(env: environ.Env, *, local: bool) -> Path:
+    """Where a process may write: .local/ in a checkout, the temp dir in a pod."""
+    if not local:
+        return Path(tempfile.gettempdir())
     path = Path(env.str("BANKFLOW_LOCAL_DIR", default=str(repo_root() / ".local")))
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -69,9 +73,6 @@ def database(env: environ.Env, *, service: str, local: bool, data_dir: Path) -> 
     else:
         config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
-    test_name = env.str("DATABASE_TEST_NAME", default="")
-    if test_name:
-        config["TEST"] = {"NAME": test_name}
     return config
 
 
@@ -163,8 +164,15 @@ def secret(env: environ.Env, name: str, *, local: bool, local_default: str) -> s
     return required_or_local(env, name, local=local, local_default=local_default)
 
 
-def common_django(env: environ.Env, *, service: str, local: bool, data_dir: Path) -> dict[str, Any]:
-    """Django settings both services share; each settings.py adds its own apps and routes."""
+# The development-only webhook secret both sides embed in local mode (never in production).
+LOCAL_WEBHOOK_SECRET = "whsec_bG9jYWwtb25seS13ZWJob29rLXNlY3JldC0zMmJ5dGVzISE="  # noqa: S105
+
+
+def common_django(
+    env: environ.Env, *, service: str, local: bool, data_dir: Path, apps: list[str]
+) -> dict[str, Any]:
+    """Django settings both services share; each settings.py names its own ``apps`` and
+    adds its API and pipeline settings."""
     debug = env.bool("DJANGO_DEBUG", default=False)
     static_root = env.str("DJANGO_STATIC_ROOT", default=str(data_dir / "static" / service))
     if local:
@@ -182,6 +190,47 @@ def common_django(env: environ.Env, *, service: str, local: bool, data_dir: Path
         "DATABASES": {"default": database(env, service=service, local=local, data_dir=data_dir)},
         "CACHES": cache(env),
         "REDIS_URL": env.str("REDIS_URL", default=""),
+        "INSTALLED_APPS": [
+            "django.contrib.admin",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "django.contrib.staticfiles",
+            "django_prometheus",
+            "rest_framework",
+            "drf_spectacular",
+            *apps,
+        ],
+        "MIDDLEWARE": [
+            "django_prometheus.middleware.PrometheusBeforeMiddleware",
+            "bankflow.logging.CorrelationIdMiddleware",
+            "django.middleware.security.SecurityMiddleware",
+            "whitenoise.middleware.WhiteNoiseMiddleware",
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.middleware.common.CommonMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
+            "django_prometheus.middleware.PrometheusAfterMiddleware",
+        ],
+        "ROOT_URLCONF": f"{service}.urls",
+        "WSGI_APPLICATION": f"{service}.wsgi.application",
+        "TEMPLATES": [
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "DIRS": [],
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
         "USE_TZ": True,
         "TIME_ZONE": "UTC",

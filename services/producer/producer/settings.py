@@ -13,56 +13,16 @@ from bankflow.logging import configure as configure_logging
 SERVICE = "producer"
 env = conf.make_env()
 LOCAL = conf.runtime_mode(env) == conf.LOCAL
-DATA_DIR = conf.local_dir(env) if LOCAL else conf.repo_root()
+DATA_DIR = conf.data_dir(env, local=LOCAL)
 
-_common = conf.common_django(env, service=SERVICE, local=LOCAL, data_dir=DATA_DIR)
+_common = conf.common_django(
+    env,
+    service=SERVICE,
+    local=LOCAL,
+    data_dir=DATA_DIR,
+    apps=["producer.clients", "producer.transactions"],
+)
 globals().update(_common)
-
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "django_prometheus",
-    "rest_framework",
-    "drf_spectacular",
-    "producer.clients",
-    "producer.transactions",
-]
-
-MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "bankflow.logging.CorrelationIdMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
-]
-
-ROOT_URLCONF = "producer.urls"
-WSGI_APPLICATION = "producer.wsgi.application"
-
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
-]
 
 REST_FRAMEWORK = conf.rest_framework(
     authentication=["producer.clients.authentication.ApiKeyAuthentication"]
@@ -83,7 +43,7 @@ CONSUMER_API_TOKEN = conf.secret(
 # Several secrets, comma separated, so the consumer's signing secret can rotate.
 WEBHOOK_SECRETS = env.list(
     "WEBHOOK_SECRETS",
-    default=["whsec_bG9jYWwtb25seS13ZWJob29rLXNlY3JldC0zMmJ5dGVzISE="] if LOCAL else [],
+    default=[conf.LOCAL_WEBHOOK_SECRET] if LOCAL else [],
 )
 if not WEBHOOK_SECRETS:
     raise conf.environ.ImproperlyConfigured(

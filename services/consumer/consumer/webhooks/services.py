@@ -36,8 +36,8 @@ MAX_RESULTS_PER_MESSAGE = 1000  # the producer's limit per message
 COUNTDOWN_LIMIT_SECONDS = 300
 # A countdown task may fire a little before next_attempt_at by the clock it reads.
 DUE_TOLERANCE = timedelta(seconds=1)
-# The sweep leaves a just-due message to the task already on its way for this long.
-SWEEP_GRACE = timedelta(seconds=5)
+# The sweep leaves a due message to the task already on its way for this long.
+SWEEP_GRACE = timedelta(seconds=30)
 SWEEP_LIMIT = 500
 
 
@@ -196,9 +196,17 @@ def webhook_messages_redeliver(*, message_ids: Iterable[str] = (), dead: bool = 
 
 
 def webhook_deliveries_sweep(*, limit: int = SWEEP_LIMIT) -> int:
-    """Send what is due but whose task went missing, and publish the dead gauge."""
-    ids = due_message_ids(now=timezone.now() - SWEEP_GRACE, limit=limit)
-    _enqueue_on_commit(ids)
+    """Send what is due but whose task went missing, and publish the dead gauge.
+
+    Each message it enqueues gets ``next_attempt_at = now``: a lease, so that a message
+    still waiting in a long queue is enqueued again only after another grace period, not
+    on every sweep (which would flood the queue exactly when it is already behind).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        ids = due_message_ids(now=now - SWEEP_GRACE, limit=limit)
+        WebhookMessage.objects.filter(id__in=ids).update(next_attempt_at=now)
+        _enqueue_on_commit(ids)
     dead = dead_message_count()
     WEBHOOKS_DEAD.set(dead)
     if ids:

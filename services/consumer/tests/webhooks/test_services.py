@@ -151,6 +151,23 @@ def test_the_sweep_sends_what_is_due_and_counts_the_dead(
     assert REGISTRY.get_sample_value("bankflow_consumer_webhooks_dead") == 1
 
 
+def test_the_sweep_enqueues_a_waiting_message_once_per_grace_period(
+    producer, django_capture_on_commit_callbacks
+):
+    # Given a message due long ago whose delivery task sits in a long queue
+    WebhookMessageFactory(
+        state=MessageState.RETRYING, next_attempt_at=timezone.now() - timedelta(minutes=1)
+    )
+    # When the sweep runs twice in a row (its tasks not yet run)
+    with django_capture_on_commit_callbacks() as first:
+        assert webhook_deliveries_sweep() == 1
+    with django_capture_on_commit_callbacks() as second:
+        assert webhook_deliveries_sweep() == 0
+    # Then it was enqueued once, not once per sweep
+    assert len(first) == 1
+    assert second == []
+
+
 def test_redelivery_revives_dead_messages_with_a_fresh_schedule(
     producer, django_capture_on_commit_callbacks
 ):
