@@ -38,22 +38,20 @@ COMPLETED = "bankflow_producer_transactions_completed_total"
 E2E = "bankflow_producer_end_to_end_seconds"
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([0-9.eE+-]+|NaN|\+Inf)$")
 
-_ibans: list[str] = []
+def make_ibans(n: int = 2000) -> list[str]:
+    from schwifty import IBAN
+
+    return [
+        IBAN.generate("DE", bank_code="37040044", account_code=str(10**9 + i)).compact
+        for i in range(n)
+    ]
 
 
-def ibans(n: int = 2000) -> list[str]:
-    if not _ibans:
-        from schwifty import IBAN
-
-        _ibans.extend(
-            IBAN.generate("DE", bank_code="37040044", account_code=str(10**9 + i)).compact
-            for i in range(n)
-        )
-    return _ibans
+IBANS = make_ibans()  # built once, before any client thread reads it
 
 
 def body(i: int) -> dict[str, str]:
-    pool = ibans()
+    pool = IBANS
     return {
         "reference": f"BENCH-{i}",
         "type": "transfer",
@@ -198,8 +196,8 @@ def bench_latency(url: str, key: str, rate: int, seconds: int) -> dict[str, floa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bulk-batches", type=int, default=20)
-    parser.add_argument("--single", type=int, default=5000)
+    parser.add_argument("--bulk-batches", type=int, default=10)
+    parser.add_argument("--single", type=int, default=3000)
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--web-workers", type=int, default=3)
