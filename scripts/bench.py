@@ -38,6 +38,7 @@ COMPLETED = "bankflow_producer_transactions_completed_total"
 E2E = "bankflow_producer_end_to_end_seconds"
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([0-9.eE+-]+|NaN|\+Inf)$")
 
+
 def make_ibans(n: int = 2000) -> list[str]:
     from schwifty import IBAN
 

@@ -59,9 +59,12 @@ class Stack:
             env["DATABASE_URL"] = own_db
         env.setdefault("CONSUMER_URL", self.url("consumer"))
         env.setdefault("PRODUCER_WEBHOOK_URL", f"{self.url('producer')}/api/v1/webhooks/consumer/")
-        env["METRICS_PORT"] = str(
-            self.producer_metrics_port if service == "producer" else self.consumer_metrics_port
-        )
+        if process == "worker":  # one worker per service serves /metrics on the known port
+            env["METRICS_PORT"] = str(
+                self.producer_metrics_port if service == "producer" else self.consumer_metrics_port
+            )
+        else:
+            env.pop("METRICS_PORT", None)
         env["WEB_CONCURRENCY"] = str(self.web_workers)
         env["CELERY_WORKER_CONCURRENCY"] = str(self.worker_concurrency)
         prom = self.data_dir / "prometheus" / f"{service}-{process}"
@@ -115,15 +118,7 @@ class Stack:
     ) -> None:
         """Stop one process (a fault test); check_alive ignores it until start_process."""
         self.held.add(name)
-        proc = self.processes[name]
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        terminate([self.processes[name]], sig, timeout)
 
     def start(self) -> None:
         services = self.available()
@@ -151,7 +146,7 @@ class Stack:
                 service,
                 "worker",
                 [
-                    sys.executable, "-m", "celery", "-A", service, "worker",
+                    sys.executable, "-m", "celery", "--quiet", "-A", service, "worker",
                     "--without-mingle", "--without-gossip", "-n", f"{service}@%h",
                     "--loglevel", "INFO",
                 ],
@@ -162,7 +157,7 @@ class Stack:
                     service,
                     "beat",
                     [
-                        sys.executable, "-m", "celery", "-A", service, "beat",
+                        sys.executable, "-m", "celery", "--quiet", "-A", service, "beat",
                         "--loglevel", "INFO",
                         "-s", str(self.data_dir / f"{service}-celerybeat-schedule"),
                     ],
@@ -195,19 +190,31 @@ class Stack:
                 raise SystemExit(f"[stack] {name} exited with {proc.returncode}")
 
     def stop(self) -> None:
-        for proc in self.processes.values():
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + GRACE_SECONDS
-        for proc in self.processes.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        terminate(list(self.processes.values()), signal.SIGTERM, GRACE_SECONDS)
         self.processes.clear()
+
+
+def terminate(procs: list[subprocess.Popen[bytes]], sig: int, timeout: float) -> None:
+    """Signal each process, wait up to ``timeout`` in all, then SIGKILL what is left.
+
+    A graceful signal goes to the leader alone (gunicorn's master, Celery's main process
+    stop their own children in order); SIGKILL goes to the whole group, like a crash.
+    """
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                if sig == signal.SIGKILL:
+                    os.killpg(proc.pid, sig)
+                else:
+                    proc.send_signal(sig)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def ensure_database(url: str) -> None:

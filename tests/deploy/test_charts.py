@@ -248,11 +248,10 @@ def test_beat_is_a_singleton_that_is_never_doubled(rendered, case):
     for beat in beats:
         assert beat["spec"]["replicas"] == 1
         assert beat["spec"]["strategy"] == {"type": "Recreate"}
-        assert beat["spec"]["template"]["spec"]["containers"][0]["command"][3:6] == [
-            "beat",
-            "-s",
-            "/tmp/celerybeat-schedule",  # noqa: S108
-        ]
+        command = beat["spec"]["template"]["spec"]["containers"][0]["command"]
+        at = command.index("beat")
+        assert command[at : at + 3] == ["beat", "-s", "/tmp/celerybeat-schedule"]  # noqa: S108
+        assert command[:2] == ["celery", "--quiet"]  # no banner among the JSON log lines
 
 
 # ---- KEDA and the Celery queues ---------------------------------------------------------

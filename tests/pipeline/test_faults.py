@@ -164,9 +164,10 @@ def test_worker_killed_mid_batch_is_redelivered_and_posted_once(deployment, stac
 
 def test_the_ledger_balances_after_a_concurrent_run_with_several_workers(deployment, stack):
     # Given a second consumer worker beside the first, both with several processes
-    service, process, argv = stack.specs["consumer-worker"]
+    service, _, argv = stack.specs["consumer-worker"]
     second = [a.replace("consumer@", "consumer-2@") for a in argv]
-    stack.spawn("consumer-worker-2", service, process, second)
+    # its own process kind: its own multiprocess metrics dir, no metrics port of its own
+    stack.spawn("consumer-worker-2", service, "worker-2", second)
     try:
         # When 600 mixed transactions between a few accounts arrive at once (contention)
         pool = [unique_iban() for _ in range(8)]

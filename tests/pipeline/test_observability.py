@@ -155,7 +155,15 @@ def test_one_correlation_id_is_on_every_hop(traffic, local_stack):
         ), f"{process} has no line naming both the transaction and its correlation id"
 
 
-def test_logs_are_json_and_carry_no_secret(deployment, traffic, local_stack):
+def test_web_logs_are_json_lines_gunicorn_included(traffic, local_stack):
+    for service in ("producer", "consumer"):
+        path = local_stack.log_dir / f"{service}-web.log"
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        not_json = [line for line in lines if not line.startswith("{")]
+        assert lines and not not_json, not_json[:5]
+
+
+def test_logs_carry_no_secret(deployment, traffic, local_stack):
     tx = traffic["transaction"]
     secrets = [deployment.api_key, deployment.consumer_token, "whsec_", "local-only-insecure"]
     ibans = [tx["source_account"], tx["destination_account"]]

@@ -52,6 +52,7 @@ spec:
           imagePullPolicy: {{ .Values.image.pullPolicy }}
           command:
             - celery
+            - --quiet
             - -A
             - {{ $module }}
             - worker
@@ -247,6 +248,7 @@ spec:
           imagePullPolicy: {{ .Values.image.pullPolicy }}
           command:
             - celery
+            - --quiet
             - -A
             - {{ $module }}
             - beat

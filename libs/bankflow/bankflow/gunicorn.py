@@ -15,8 +15,6 @@ from bankflow.metrics import multiprocess_dir, wipe_multiprocess_dir
 
 
 def settings(service: str, default_port: int) -> dict[str, Any]:
-    from bankflow.logging import configure
-
     return {
         "wsgi_app": f"{service}.wsgi:application",
         "bind": os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', default_port)}"),
@@ -29,14 +27,24 @@ def settings(service: str, default_port: int) -> dict[str, Any]:
         "max_requests_jitter": 100,
         "worker_tmp_dir": os.environ.get("GUNICORN_WORKER_TMP_DIR", "/tmp"),  # noqa: S108 - tmpfs in pods
         "accesslog": None,
-        "logconfig_dict": configure(
-            service=service,
-            level=os.environ.get("LOG_LEVEL", "INFO"),
-            fmt=os.environ.get("LOG_FORMAT", "json"),
-        ),
+        "logconfig_dict": logconfig(service),
         "on_starting": on_starting,
         "child_exit": child_exit,
     }
+
+
+def logconfig(service: str) -> dict[str, Any]:
+    """Django's structlog config, plus gunicorn's own logger: gunicorn gives it a plain-text
+    handler before applying this dict, and naming the logger here replaces that handler."""
+    from bankflow.logging import configure
+
+    config = configure(
+        service=service,
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        fmt=os.environ.get("LOG_FORMAT", "json"),
+    )
+    config["loggers"]["gunicorn.error"] = {"handlers": ["stdout"], "propagate": False}
+    return config
 
 
 def on_starting(_server: Any) -> None:
