@@ -1,7 +1,9 @@
 # bankflow — the two commands a newcomer needs: `make run` and `make test`.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-UV ?= uv
+# uv on the PATH, else a copy `make setup` installs into .local/tools (a venv of its own, so
+# neither a system Python's PEP 668 guard nor a --user directory off the PATH gets in the way).
+UV ?= $(shell command -v uv 2>/dev/null || echo .local/tools/bin/uv)
 TESTENV := $(UV) run python scripts/testenv.py
 PYTEST := $(UV) run pytest
 
@@ -11,7 +13,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 setup: ## install uv if missing and sync the locked environment
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || (python3 -m venv .local/tools && .local/tools/bin/pip install --quiet uv)
 	@$(UV) sync --locked --quiet
 
 run: setup ## the whole stack on embedded defaults (or the variables you set), until Ctrl-C
