@@ -43,7 +43,8 @@ def make_app(service: str) -> Celery:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", f"{service}.settings")
     if _task_metrics is None:
         _task_metrics = CeleryTaskMetrics(service)
-    app = Celery(service)
+    # DjangoTask adds delay_on_commit / apply_async_on_commit (publish after the commit)
+    app = Celery(service, task_cls="celery.contrib.django.task:DjangoTask")
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
     app.steps["consumer"].add(Heartbeat)  # the worker's liveness probe (bankflow.heartbeat)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from functools import partial
-from typing import Any, TypeVar
-
-from django.db import transaction
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -20,8 +17,3 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 def isoformat(when: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, as the wire formats show it."""
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def enqueue_on_commit(task: Any, *args: Any, countdown: float | None = None) -> None:
-    """Publish the task once the surrounding transaction commits (at once without one)."""
-    transaction.on_commit(partial(task.apply_async, args, countdown=countdown))

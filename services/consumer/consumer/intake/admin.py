@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from bankflow.admin import ReadOnlyAdmin
 from consumer.intake.models import ReceivedTransaction
-from consumer.readonly_admin import ReadOnlyAdmin
 
 
 @admin.register(ReceivedTransaction)

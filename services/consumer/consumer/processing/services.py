@@ -37,7 +37,7 @@ from consumer.processing.validation import (
     ValidTransaction,
     validate_transaction,
 )
-from consumer.utils import chunked, enqueue_on_commit, isoformat
+from consumer.utils import chunked, isoformat
 from consumer.webhooks.services import webhook_messages_create
 
 log = get_logger(__name__)
@@ -215,4 +215,5 @@ def enqueue_processing(ids: Sequence[UUID]) -> None:
     from consumer.processing.tasks import process_batch
 
     for chunk in chunked(ids, settings.PROCESSING_BATCH_SIZE):
-        enqueue_on_commit(process_batch, [str(i) for i in chunk])
+        # DjangoTask (bankflow.celery.make_app); celery-types does not know the method
+        process_batch.apply_async_on_commit(([str(i) for i in chunk],))  # type: ignore[attr-defined]

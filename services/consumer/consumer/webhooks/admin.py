@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from consumer.readonly_admin import ReadOnlyAdmin
+from bankflow.admin import ReadOnlyAdmin
 from consumer.webhooks.models import WebhookAttempt, WebhookMessage
 from consumer.webhooks.services import webhook_messages_redeliver
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from bankflow.logging import correlation, current_correlation_id, get_logger
 from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction, Status
 from consumer.metrics import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS, WEBHOOKS_DEAD
-from consumer.utils import chunked, enqueue_on_commit
+from consumer.utils import chunked
 from consumer.webhooks.client import post_signed
 from consumer.webhooks.models import (
     DELIVERABLE_STATES,
@@ -218,4 +218,5 @@ def _enqueue_on_commit(message_ids: Sequence[str], countdown: float | None = Non
     from consumer.webhooks.tasks import deliver
 
     for message_id in message_ids:
-        enqueue_on_commit(deliver, message_id, countdown=countdown)
+        # DjangoTask (bankflow.celery.make_app); celery-types does not know the method
+        deliver.apply_async_on_commit((message_id,), countdown=countdown)  # type: ignore[attr-defined]

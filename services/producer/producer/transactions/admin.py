@@ -5,20 +5,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from bankflow.admin import ReadOnlyAdmin
 from producer.transactions.models import IdempotencyKey, OutboxMessage, Transaction, WebhookReceipt
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Operators look; changes go through the API and its services (and the state machine)."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class OutboxInline(admin.TabularInline):

@@ -1,4 +1,4 @@
-"""Admin for records that only the pipeline writes."""
+"""Admin pieces both services share."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from django.http import HttpRequest
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Operators look; changes go through the services (and their state machines)."""
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
