@@ -4,7 +4,7 @@ SHELL := /bin/bash
 # uv on the PATH, else a copy `make setup` installs into .local/tools (a venv of its own, so
 # neither a system Python's PEP 668 guard nor a --user directory off the PATH gets in the way).
 UV ?= $(shell command -v uv 2>/dev/null || echo .local/tools/bin/uv)
-TESTENV := $(UV) run python scripts/testenv.py
+TESTENV := $(UV) run python -m scripts.testenv
 PYTEST := $(UV) run pytest
 
 .PHONY: help setup run test test-lib test-producer test-consumer test-e2e test-deploy lint fmt bench
@@ -17,7 +17,7 @@ setup: ## install uv if missing and sync the locked environment
 	@$(UV) sync --locked --quiet
 
 run: setup ## the whole stack on embedded defaults (or the variables you set), until Ctrl-C
-	@$(UV) run python scripts/stack.py
+	@$(UV) run python -m scripts.stack
 
 test: setup test-lib test-producer test-consumer test-e2e test-deploy ## the whole suite
 
@@ -47,7 +47,7 @@ fmt: setup ## ruff format and autofix
 	$(UV) run ruff check --fix .
 
 bench: setup ## end-to-end throughput and latency figures against DESIGN.md's targets
-	BANKFLOW_TEST_PREFIX=bankflow_bench $(TESTENV) e2e -- $(UV) run python scripts/bench.py
+	BANKFLOW_TEST_PREFIX=bankflow_bench $(TESTENV) e2e -- $(UV) run python -m scripts.bench
 
 # --- Kubernetes (docs/kubernetes.md) -------------------------------------------------------
 KIND_CLUSTER ?= bankflow

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """``make bench``: end-to-end throughput and latency of the local stack, as figures.
 
-Starts the whole stack (real PostgreSQL/RabbitMQ/Redis when scripts/testenv.py finds
+Starts the whole stack (real PostgreSQL/RabbitMQ/Redis when scripts.testenv finds
 them, fresh test databases), then measures, end to end (created at the producer → result
 applied at the producer, read from the producer's own metrics):
 
@@ -20,7 +20,6 @@ import argparse
 import os
 import re
 import statistics
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,11 +27,11 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+from scripts.stack import Stack
+from scripts.testenv import reset_backing_servers
 
-from stack import Stack  # noqa: E402
-from testenv import reset_backing_servers  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 COMPLETED = "bankflow_producer_transactions_completed_total"
 E2E = "bankflow_producer_end_to_end_seconds"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run a command with the real PostgreSQL, RabbitMQ and Redis when they answer.
 
-    python scripts/testenv.py SERVICE -- COMMAND...
+    python -m scripts.testenv SERVICE -- COMMAND...
 
 For each backing server that answers on 127.0.0.1 it sets the service's variables to
 test-only names (a database per service, a RabbitMQ vhost, a Redis db index); for each
@@ -9,7 +9,8 @@ that does not, it leaves the variable unset so the service falls back to its emb
 default. Variables already set in the environment win: ``PRODUCER_DATABASE_URL`` /
 ``CONSUMER_DATABASE_URL`` (or a plain ``DATABASE_URL``), ``CELERY_BROKER_URL``,
 ``REDIS_URL``. ``BANKFLOW_TEST_PREFIX`` (default ``bankflow_test``) names the databases and
-the vhost, so that two checkouts can run their suites side by side.
+the vhost and ``BANKFLOW_TEST_REDIS_BASE`` (default 13) the first of three Redis db
+indexes, so that two checkouts can run their suites side by side.
 
 ``--print`` prints the chosen variables instead of running anything.
 """
@@ -26,7 +27,9 @@ import urllib.request
 from base64 import b64encode
 
 HOST = "127.0.0.1"
-REDIS_DB = {"producer": 14, "consumer": 15, "e2e": 13}
+# Redis db indexes from BANKFLOW_TEST_REDIS_BASE (default 13): e2e, producer, consumer.
+_REDIS_BASE = int(os.environ.get("BANKFLOW_TEST_REDIS_BASE", "13"))
+REDIS_DB = {"e2e": _REDIS_BASE, "producer": _REDIS_BASE + 1, "consumer": _REDIS_BASE + 2}
 
 
 def answers(port: int, timeout: float = 1.0) -> bool:
@@ -159,7 +162,7 @@ def chosen_env(service: str, environ: dict[str, str]) -> dict[str, str]:
     if environ.get("REDIS_URL"):
         chosen["REDIS_URL"] = environ["REDIS_URL"]
     elif redis_ready():
-        chosen["REDIS_URL"] = f"redis://{HOST}:6379/{REDIS_DB.get(service, 13)}"
+        chosen["REDIS_URL"] = f"redis://{HOST}:6379/{REDIS_DB[service]}"
     return chosen
 
 

@@ -2,8 +2,8 @@
 
 With ``PRODUCER_URL`` set, the tests run against that deployment (the kind workflow sets
 ``PRODUCER_URL``, ``CONSUMER_URL``, ``PRODUCER_API_KEY`` and ``CONSUMER_API_TOKEN``).
-Without it they start the whole stack here as local processes (``scripts/stack.py``) on
-free ports, with fresh databases / vhost / Redis db when ``scripts/testenv.py`` chose the
+Without it they start the whole stack here as local processes (``scripts.stack``) on
+free ports, with fresh databases / vhost / Redis db when ``scripts.testenv`` chose the
 real servers, and embedded defaults otherwise.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,11 +21,11 @@ from typing import Any
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+from scripts.stack import Stack
+from scripts.testenv import reset_backing_servers
 
-from stack import Stack  # noqa: E402
-from testenv import reset_backing_servers  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 LOCAL_CONSUMER_TOKEN = "local-only-consumer-token"
 

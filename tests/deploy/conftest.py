@@ -7,14 +7,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from deploylib import CHARTS, ROOT, ChartRenderer, load_values, value_sets
+from tests.deploy.deploylib import CHARTS, ROOT, ChartRenderer, load_values, value_sets
 
 
 @pytest.fixture(scope="session")

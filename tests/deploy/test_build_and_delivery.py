@@ -12,7 +12,8 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
-from deploylib import CHARTS, KUBERNETES_VERSION, ROOT
+
+from tests.deploy.deploylib import CHARTS, KUBERNETES_VERSION, ROOT
 
 BIN = Path(sys.executable).parent
 

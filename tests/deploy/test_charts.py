@@ -11,7 +11,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from deploylib import (
+
+from tests.deploy.deploylib import (
     CHARTS,
     CRDS_DIR,
     KUBERNETES_VERSION,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from deploylib import ROOT
+from tests.deploy.deploylib import ROOT
 
 SOURCES = [
     *ROOT.glob("libs/bankflow/bankflow/*.py"),

@@ -6,7 +6,8 @@ import json
 import re
 
 import pytest
-from deploylib import (
+
+from tests.deploy.deploylib import (
     CHARTS,
     ROOT,
     by_kind,

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, transaction_body, wait_terminal
-
-sys.path.insert(0, str(ROOT / "tests" / "deploy"))
-from deploylib import CHARTS, ChartRenderer, dashboard_exprs, promql_selectors
+from tests.deploy.deploylib import CHARTS, ChartRenderer, dashboard_exprs, promql_selectors
 
 pytestmark = pytest.mark.local_stack
 

@@ -18,7 +18,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         not settings.CELERY_BROKER_URL.startswith("amqp"),
-        reason="needs RabbitMQ (run through scripts/testenv.py)",
+        reason="needs RabbitMQ (run through scripts.testenv)",
     ),
 ]
 

@@ -1,4 +1,4 @@
-"""Integration tests run against the real servers that scripts/testenv.py found; each is
+"""Integration tests run against the real servers that scripts.testenv found; each is
 skipped when its server is absent (embedded defaults: SQLite, fakeredis, filesystem)."""
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Developer scripts: the local stack, the test environment chooser, the benchmark."""
