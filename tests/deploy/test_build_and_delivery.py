@@ -248,6 +248,23 @@ def test_makefile_keeps_its_targets_and_adds_the_kubernetes_ones():
         "kind-up",
         "kind-down",
         "dev",
-        "deploy-check",
     ):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
+
+
+def test_every_make_target_is_in_make_help_and_no_two_do_the_same():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = re.findall(r"^([a-z0-9-]+):(.*)$", makefile, re.MULTILINE)
+    undocumented = [name for name, rest in targets if "## " not in rest]
+    assert not undocumented, f"targets missing from `make help`: {undocumented}"
+    recipes: dict[str, str] = {}
+    for block in re.split(r"^(?=[a-z0-9-]+:)", makefile, flags=re.MULTILINE):
+        name, _, rest = block.partition(":")
+        body = "\n".join(line.strip() for line in rest.splitlines()[1:] if line.startswith("\t"))
+        if body:
+            assert body not in recipes, f"{name} does what {recipes[body]} does"
+            recipes[body] = name
+    listed = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True)
+    assert {name for name, _ in targets} <= set(
+        re.findall(r"^  ([a-z0-9-]+) ", listed.stdout, re.M)
+    )

@@ -1,6 +1,7 @@
 """Celery wiring shared by both services: the app factory and correlation-id headers.
 
-The CELERY_* settings themselves come from ``bankflow.conf.celery_settings``.
+The CELERY_* settings themselves are in ``bankflow.base_settings`` and each service's
+settings.py (queues and routes).
 """
 
 from __future__ import annotations

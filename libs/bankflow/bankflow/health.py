@@ -27,7 +27,7 @@ def check_database() -> None:
 
 def check_broker() -> None:
     with Connection(
-        getattr(settings, "CELERY_BROKER_URL"),  # noqa: B009 - set by conf.celery_settings
+        settings.CELERY_BROKER_URL,
         transport_options=getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}),
         connect_timeout=CHECK_TIMEOUT_SECONDS,
     ) as conn:

@@ -11,5 +11,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("api/v1/", include("consumer.intake.urls")),
+    path("api/v1/", include("consumer.api.urls")),
 ]

@@ -13,8 +13,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from bankflow import wire
 from bankflow.logging import correlation, current_correlation_id, get_logger
-from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction, Status
+from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction
 from consumer.metrics import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS, WEBHOOKS_DEAD
 from consumer.utils import chunked
 from consumer.webhooks.client import post_signed
@@ -46,17 +47,14 @@ def new_message_id() -> str:
 
 
 def transaction_result(tx: ReceivedTransaction) -> dict[str, Any]:
-    """One entry of a ``transaction.results`` message (docs/pipeline.md)."""
-    entry: dict[str, Any] = {
-        "transaction_id": str(tx.id),
-        "status": tx.status,
-        "correlation_id": tx.correlation_id,  # a string, never null: the receiver wants one
-    }
-    if tx.status == Status.PROCESSED:
-        entry["result"] = tx.result
-    else:
-        entry["reason"] = tx.failure_reason
-    return entry
+    """One entry of a ``transaction.results`` message (``bankflow.wire``)."""
+    return wire.result_item(
+        transaction_id=tx.id,
+        status=tx.status,
+        correlation_id=tx.correlation_id,
+        result=tx.result,
+        reason=tx.failure_reason,
+    )
 
 
 def webhook_messages_create(*, transactions: Sequence[ReceivedTransaction]) -> list[WebhookMessage]:
@@ -71,10 +69,7 @@ def webhook_messages_create(*, transactions: Sequence[ReceivedTransaction]) -> l
     for chunk in chunked(final, MAX_RESULTS_PER_MESSAGE):
         message = WebhookMessage(
             id=new_message_id(),
-            payload={
-                "type": "transaction.results",
-                "results": [transaction_result(t) for t in chunk],
-            },
+            payload=wire.results_message(transaction_result(t) for t in chunk),
             next_attempt_at=now,
             correlation_id=cid,
         )
@@ -114,7 +109,7 @@ def webhook_message_deliver(*, message_id: str) -> str | None:
 def _attempt(message: WebhookMessage) -> tuple[str, float | None, int]:
     answer = post_signed(msg_id=message.id, payload=message.payload)
     now = timezone.now()
-    outcome = classify(answer.status_code)
+    outcome = classify(answer.status_code, answer.code)
     message.attempts += 1
     message.last_status_code = answer.status_code
     message.last_error = answer.error

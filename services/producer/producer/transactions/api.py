@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.json import strict_constant
@@ -125,11 +127,20 @@ class TransactionViewSet(viewsets.ViewSet):
             exc = exceptions.ParseError("The body must be JSON (Content-Type: application/json).")
         return super().handle_exception(exc)
 
-    def _idempotent(self, request: Request, action: Any) -> Response | HttpResponse:
+    def _idempotent(
+        self, request: Request, action: Callable[[], tuple[int, Any]]
+    ) -> Response | HttpResponse:
+        """Run ``action`` (its answer rendered as the API renders any answer), once per
+        Idempotency-Key when the request has one."""
         key = request.headers.get(idempotency.HEADER)
         if key is None:
             status_code, body = action()
             return Response(body, status=status_code)
+
+        def rendered() -> tuple[int, str]:
+            status_code, body = action()
+            return status_code, JSONRenderer().render(body).decode()
+
         if not key.strip() or len(key) > idempotency.MAX_LENGTH:
             raise exceptions.ValidationError({idempotency.HEADER: ["Must be 1 to 255 characters."]})
         answer = idempotency.idempotent(
@@ -138,7 +149,7 @@ class TransactionViewSet(viewsets.ViewSet):
             fingerprint=idempotency.fingerprint(
                 method=request.method or "POST", path=request.path, data=request.data
             ),
-            action=action,
+            action=rendered,
         )
         response = HttpResponse(answer.body, status=answer.status, content_type="application/json")
         if answer.replayed:

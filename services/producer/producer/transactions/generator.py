@@ -16,8 +16,8 @@ from decimal import Decimal
 from schwifty import IBAN
 
 from bankflow.money import MAX_AMOUNT, minor_units
-from producer.transactions.models import Type
-from producer.transactions.services import TransactionInput
+from bankflow.wire import TransactionType
+from producer.transactions.inputs import TransactionInput
 
 COUNTRIES = ("DE", "FR", "NL", "ES", "IT", "BE", "AT", "IE", "GB", "CH", "SE", "PL", "PT", "LU")
 HIGH_RISK_COUNTRIES = ("AE", "TR", "CY", "MT", "PK", "LB", "IR", "RU", "BY", "VG")
@@ -32,7 +32,12 @@ CURRENCIES = (
     ("BHD", 2, 35),
     ("KWD", 1, 30),
 )
-TYPES = ((Type.TRANSFER, 45), (Type.PAYMENT, 35), (Type.DEPOSIT, 10), (Type.WITHDRAWAL, 10))
+TYPES = (
+    (TransactionType.TRANSFER, 45),
+    (TransactionType.PAYMENT, 35),
+    (TransactionType.DEPOSIT, 10),
+    (TransactionType.WITHDRAWAL, 10),
+)
 DESCRIPTIONS = (
     "rent",
     "invoice",
@@ -103,9 +108,9 @@ class Generator:
         destination = self.rng.choice(self._normal)
         while destination == source:
             destination = self.rng.choice(self._normal)
-        if kind == Type.DEPOSIT:
+        if kind == TransactionType.DEPOSIT:
             source = None  # type: ignore[assignment]
-        elif kind == Type.WITHDRAWAL:
+        elif kind == TransactionType.WITHDRAWAL:
             destination = None  # type: ignore[assignment]
         data: TransactionInput = {
             "reference": f"GEN-{uuid.UUID(int=self.rng.getrandbits(128)).hex[:16].upper()}",

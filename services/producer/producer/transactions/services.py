@@ -11,19 +11,19 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
 from django.db import transaction as db
-from django.http import Http404
 from django.utils import timezone
 
-from bankflow.api import Conflict
+from bankflow.errors import Conflict, NotFound
 from bankflow.logging import get_logger
+from bankflow.wire import ResultItem
 from producer.clients.models import Client
-from producer.transactions import metrics, states
+from producer.transactions import metrics
+from producer.transactions.inputs import TransactionInput
 from producer.transactions.models import (
     OutboxMessage,
     OutboxState,
@@ -32,28 +32,16 @@ from producer.transactions.models import (
     WebhookReceipt,
 )
 from producer.transactions.outbox import dispatch_kick
+from producer.transactions.states import (
+    FINAL,
+    OUTBOX_STATES,
+    TRANSACTION_STATES,
+    record_changes,
+)
 
 log = get_logger("producer.transactions")
 
 REASON_MAX_LENGTH = Transaction._meta.get_field("failure_reason").max_length or 500
-
-
-class TransactionInput(TypedDict):
-    reference: str
-    type: str
-    amount: Decimal
-    currency: str
-    source_account: str | None
-    destination_account: str | None
-    description: str
-
-
-class TransactionResult(TypedDict, total=False):
-    transaction_id: uuid.UUID
-    status: str
-    result: dict[str, Any] | None
-    reason: str
-    correlation_id: str
 
 
 # --- state changes -------------------------------------------------------------------
@@ -61,17 +49,15 @@ class TransactionResult(TypedDict, total=False):
 
 def _transition(tx: Transaction, target: str, *, fields: Sequence[str] = ()) -> None:
     """Move one locked transaction to ``target`` (InvalidTransition otherwise) and save."""
-    previous = tx.status
-    states.check_transition(previous, target)
-    tx.status = target
+    previous = TRANSACTION_STATES.apply(tx, target)
     tx.save(update_fields=["status", "updated_at", *fields])
-    db.on_commit(lambda: states.record_changes([(tx, previous)]))
+    db.on_commit(lambda: record_changes([(tx, previous)]))
 
 
 def _lock(*, client: Client, transaction_id: uuid.UUID) -> Transaction:
     tx = Transaction.objects.select_for_update().filter(client=client, id=transaction_id).first()
     if tx is None:
-        raise Http404("No such transaction.")
+        raise NotFound("No such transaction.")
     return tx
 
 
@@ -181,7 +167,7 @@ def transaction_cancel(*, client: Client, transaction_id: uuid.UUID) -> Transact
     )
     _transition(tx, Status.CANCELLED)
     if outbox is not None:
-        outbox.state = OutboxState.CANCELLED
+        OUTBOX_STATES.apply(outbox, OutboxState.CANCELLED)
         outbox.save(update_fields=["state"])
     return tx
 
@@ -190,7 +176,7 @@ def transaction_cancel(*, client: Client, transaction_id: uuid.UUID) -> Transact
 def transaction_retry(*, client: Client, transaction_id: uuid.UUID) -> Transaction:
     """Dispatch a failed transaction again, with a fresh outbox row (attempts from zero)."""
     tx = _lock(client=client, transaction_id=transaction_id)
-    if not states.can_transition(tx.status, Status.PENDING):
+    if not TRANSACTION_STATES.can(tx.status, Status.PENDING):
         raise Conflict(f"Only a failed transaction can be retried; this one is {tx.status}.")
     outbox = _live_outbox(tx)
     if outbox is not None and outbox.state == OutboxState.IN_FLIGHT:
@@ -210,7 +196,7 @@ def transaction_retry(*, client: Client, transaction_id: uuid.UUID) -> Transacti
 # --- results from the consumer ---------------------------------------------------------
 
 
-def transaction_apply_results(*, results: Sequence[TransactionResult]) -> tuple[int, int]:
+def transaction_apply_results(*, results: Sequence[ResultItem]) -> tuple[int, int]:
     """Apply each result on its own and idempotently: (applied, ignored).
 
     Unknown ids and transactions whose status cannot take the result (already final) are
@@ -228,15 +214,11 @@ def transaction_apply_results(*, results: Sequence[TransactionResult]) -> tuple[
         for item in results:
             tx = locked.get(item["transaction_id"])
             target = item["status"]
-            if (
-                tx is None
-                or tx.status in states.FINAL
-                or not states.can_transition(tx.status, target)
-            ):
+            if tx is None or tx.status in FINAL or not TRANSACTION_STATES.can(tx.status, target):
                 ignored += 1
                 continue
-            previous = tx.status
-            tx.status, tx.updated_at = target, now
+            previous = TRANSACTION_STATES.apply(tx, target)
+            tx.updated_at = now
             tx.result = item.get("result")
             tx.failure_reason = (
                 (item.get("reason") or "unspecified")[:REASON_MAX_LENGTH]
@@ -254,12 +236,12 @@ def transaction_apply_results(*, results: Sequence[TransactionResult]) -> tuple[
 
 
 def _record_results(changes: Iterable[tuple[Transaction, str]], *, now: datetime) -> None:
-    states.record_changes(changes)
+    record_changes(changes)
     for tx, _previous in changes:
         metrics.end_to_end_seconds.observe(max((now - tx.created_at).total_seconds(), 0.0))
 
 
-def webhook_receive(*, msg_id: str, results: Sequence[TransactionResult]) -> dict[str, Any]:
+def webhook_receive(*, msg_id: str, results: Sequence[ResultItem]) -> dict[str, Any]:
     """Apply one webhook message once: a repeated ``webhook-id`` changes nothing."""
     if WebhookReceipt.objects.filter(msg_id=msg_id).exists():
         return {"duplicate": True}
