@@ -53,6 +53,9 @@ class Stack:
 
     def env(self, service: str, process: str) -> dict[str, str]:
         env = dict(os.environ)
+        # Each process its own service's settings, whatever the caller imported (importing
+        # a service package sets DJANGO_SETTINGS_MODULE for its Celery app).
+        env["DJANGO_SETTINGS_MODULE"] = f"{service}.settings"
         env["BANKFLOW_LOCAL_DIR"] = str(self.data_dir)
         own_db = env.get(f"{service.upper()}_DATABASE_URL")
         if own_db:
