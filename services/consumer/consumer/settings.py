@@ -1,6 +1,6 @@
-"""Consumer settings: the shared ones (``bankflow.base_settings``: Django, security,
-Celery's task conventions, Redis) and this service's own, all from the environment
-(README, "Configuration").
+"""Consumer settings: the processing engine's own: intake, risk, fees, webhook delivery, the
+ledger. The names both services share are in
+``bankflow.base_settings``; all of them come from the environment (README, "Configuration").
 """
 
 from __future__ import annotations

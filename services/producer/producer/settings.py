@@ -1,6 +1,6 @@
-"""Producer settings: the shared ones (``bankflow.base_settings``: Django, security,
-Celery's task conventions, Redis) and this service's own, all from the environment
-(README, "Configuration").
+"""Producer settings: the system of record's own: clients and API keys, transactions, the outbox
+dispatcher, the results webhook. The names both services share are in
+``bankflow.base_settings``; all of them come from the environment (README, "Configuration").
 """
 
 from __future__ import annotations
