@@ -70,7 +70,7 @@ def database(env: environ.Env, *, service: str, local: bool, data_dir: Path) -> 
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     else:
-        config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
         config["CONN_HEALTH_CHECKS"] = True
     return config
 

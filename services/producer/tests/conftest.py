@@ -28,6 +28,7 @@ def kicks(request, monkeypatch):
     from producer.transactions.tasks import dispatch_outbox
 
     monkeypatch.setattr(dispatch_outbox, "delay", lambda *a, **kw: calls.append((a, kw)))
+    monkeypatch.setattr(dispatch_outbox, "apply_async", lambda *a, **kw: calls.append((a, kw)))
     yield calls
 
 

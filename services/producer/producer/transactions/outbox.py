@@ -44,7 +44,9 @@ from producer.transactions.states import (
 log = get_logger("producer.outbox")
 
 KICK_KEY = "bankflow:producer:dispatch-kick"
-KICK_WINDOW_MS = 200
+# The kick outlives its dispatch's linger by this much: long enough for the task to start
+# and release it, short enough that a lost task only delays the next commit's kick.
+KICK_SLACK_MS = 2000
 ERROR_MAX_LENGTH = 500
 _jitter = secrets.SystemRandom()
 
@@ -53,22 +55,26 @@ _jitter = secrets.SystemRandom()
 
 
 def dispatch_kick() -> None:
-    """Enqueue one dispatch task for the commits of a short window, not one per commit.
+    """After a commit: one dispatch for all the commits of the next DISPATCH_LINGER_MS.
 
-    Runs after commit. Any failure (Redis, broker) only delays dispatch until the sweep.
+    The first commit of a window sets the kick and enqueues a dispatch that starts once the
+    linger has passed, so the window's transactions go out in one intake request even when
+    they arrive one by one; a backlog is drained in full batches without waiting (see
+    ``outbox_drain``). Any failure (Redis, broker) only delays dispatch until the sweep.
     """
+    linger_ms = settings.DISPATCH_LINGER_MS
     try:
-        if get_redis().set(KICK_KEY, 1, nx=True, px=KICK_WINDOW_MS):
+        if get_redis().set(KICK_KEY, 1, nx=True, px=linger_ms + KICK_SLACK_MS):
             from producer.transactions.tasks import dispatch_outbox
 
-            dispatch_outbox.delay()
+            dispatch_outbox.apply_async(countdown=max(linger_ms, 0) / 1000)
     except Exception:
         log.warning("dispatch_kick_failed", exc_info=True)
 
 
 def _release_kick() -> None:
     # Called by the dispatcher before each claim: a commit after this point kicks a new
-    # task, and everything committed before it is seen by the claim.
+    # dispatch, and everything committed before it is seen by the claim.
     try:
         get_redis().delete(KICK_KEY)
     except Exception:
@@ -306,9 +312,13 @@ def _unsupported_version(body: Any) -> bool:
 
 
 def outbox_drain(*, batch_size: int, budget_seconds: float) -> tuple[int, bool]:
-    """Dispatch batches until nothing is due or the time budget is spent.
+    """Dispatch full batches while there is a backlog, then the last partial one, and stop.
 
-    Returns (rows claimed, more may be due) so that the task can hand over to a new run.
+    A batch closes on size (a full claim) or on the linger (the partial claim of a kicked
+    dispatch), so batches grow by themselves under load and hold at low load: once caught
+    up, the commits that arrived during the last send have kicked the next, lingering
+    dispatch. Returns (rows claimed, more may be due) so that the task can hand over to a
+    new run when its time budget is spent.
     """
     deadline = time.monotonic() + budget_seconds
     total = 0
@@ -316,7 +326,7 @@ def outbox_drain(*, batch_size: int, budget_seconds: float) -> tuple[int, bool]:
         _release_kick()
         claimed = outbox_dispatch_batch(batch_size=batch_size)
         total += claimed
-        if claimed == 0:
+        if claimed < batch_size:
             return total, False
         if time.monotonic() >= deadline:
             return total, True

@@ -266,6 +266,23 @@ def test_the_kick_enqueues_once_per_window_and_again_after_the_dispatcher_releas
     assert len(kicks) == 2
 
 
+def test_the_kicked_dispatch_lingers_so_one_batch_carries_the_window(kicks, settings):
+    settings.DISPATCH_LINGER_MS = 150
+    dispatch_kick()
+    assert kicks == [((), {"countdown": 0.15})]
+
+
+@responses.activate
+def test_once_caught_up_the_drain_stops_after_the_partial_batch(tenant):
+    # A partial claim means the backlog is gone: the next commits kick a lingering dispatch
+    # instead of being sent one by one as they arrive.
+    rows(tenant, 3)
+    responses.post(INTAKE_URL, status=202, json={})
+    assert outbox_drain(batch_size=10, budget_seconds=30) == (3, False)
+    rows(tenant, 1)  # committed while the last batch was in flight
+    assert len(responses.calls) == 1
+
+
 def test_a_broken_kick_never_breaks_the_request(monkeypatch):
     def boom():
         raise ConnectionError("redis down")
