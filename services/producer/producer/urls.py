@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from bankflow.health import healthz, readyz
+from bankflow.health import healthz, readyz_view
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("readyz", readyz, name="readyz"),
+    # The outbox holds the work through a broker outage: only the database is needed.
+    path("readyz", readyz_view(required=("database",)), name="readyz"),
     path("", include("django_prometheus.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
