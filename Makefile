@@ -10,7 +10,7 @@ PYTEST := $(UV) run pytest
 .PHONY: help setup run test test-lib test-producer test-consumer test-e2e test-deploy lint fmt bench
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 setup: ## install uv if missing and sync the locked environment
 	@$(UV) --version >/dev/null 2>&1 || (python3 -m venv .local/tools && .local/tools/bin/pip install --quiet uv)
@@ -33,8 +33,8 @@ test-consumer:
 test-e2e: ## black-box tests and fault tests against the stack started as local processes
 	$(TESTENV) e2e -- $(PYTEST) tests/e2e tests/pipeline
 
-test-deploy:
-	@if find tests/deploy -name 'test_*.py' 2>/dev/null | grep -q .; then $(PYTEST) tests/deploy; else echo "no deploy tests yet"; fi
+test-deploy: ## images, charts, workflows, docs offline, and the rendered charts run here (tests/deploy)
+	$(PYTEST) tests/deploy
 
 lint: setup ## ruff format --check, ruff check, mypy
 	$(UV) run ruff format --check .
@@ -51,18 +51,21 @@ bench: setup ## end-to-end throughput and latency figures against DESIGN.md's ta
 
 # --- Kubernetes (docs/kubernetes.md) -------------------------------------------------------
 KIND_CLUSTER ?= bankflow
+export KIND_CLUSTER
 
-.PHONY: kind-up kind-down dev deploy-check
+.PHONY: kind-up kind-down dev e2e-kind chart-docs
 
 kind-up: ## create the local kind cluster (k8s/kind-config.yaml)
-	@kind get clusters 2>/dev/null | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER) --config k8s/kind-config.yaml
-	@kubectl cluster-info --context kind-$(KIND_CLUSTER)
+	bash scripts/e2e-kind.sh cluster
 
 kind-down: ## delete the local kind cluster
-	kind delete cluster --name $(KIND_CLUSTER)
+	bash scripts/e2e-kind.sh down
 
 dev: ## build, deploy and port-forward on kind, rebuilding on change (skaffold dev)
 	skaffold dev --kube-context kind-$(KIND_CLUSTER) $(SKAFFOLD_ARGS)
 
-deploy-check: setup ## the offline deployment checks: charts, images, workflows (tests/deploy)
-	$(PYTEST) tests/deploy
+e2e-kind: setup ## what the e2e-kind workflow runs: cluster, images, infra then charts, helm test, tests/e2e
+	bash scripts/e2e-kind.sh all
+
+chart-docs: setup ## regenerate the charts' README.md and values.schema.json descriptions from values.yaml
+	$(UV) run python -m scripts.chart_docs

@@ -8,6 +8,7 @@ CRDs in ../shared/crds (when that folder exists).
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import helm_python as helm
 import promql_parser
 import yaml
+from helm_python import _native
 
 ROOT = Path(__file__).resolve().parents[2]
 CHARTS = ("producer", "consumer")
@@ -26,6 +28,16 @@ KUBERNETES_VERSION = "1.35.0"  # the kind node image in k8s/kind-config.yaml
 RELEASE_NAMESPACE = "bankflow"
 
 POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+
+# What a cluster with KEDA and the Prometheus Operator serves beyond the built-in APIs
+# (the observability profile's cluster); `helm template --api-versions` takes the same.
+KEDA_APIS = ("keda.sh/v1alpha1/ScaledObject", "keda.sh/v1alpha1/TriggerAuthentication")
+OPERATOR_APIS = (
+    "monitoring.coreos.com/v1/ServiceMonitor",
+    "monitoring.coreos.com/v1/PodMonitor",
+    "monitoring.coreos.com/v1/PrometheusRule",
+)
+FULL_CLUSTER = (*KEDA_APIS, *OPERATOR_APIS)
 
 
 def value_sets(chart: str) -> list[str]:
@@ -59,20 +71,44 @@ class ChartRenderer:
         return self._charts[chart]
 
     def render_files(
-        self, chart: str, values: dict[str, Any] | None = None, *, name: str | None = None
+        self,
+        chart: str,
+        values: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        api_versions: tuple[str, ...] = FULL_CLUSTER,
     ) -> dict[str, str]:
-        return self._charts[chart].render(
-            copy.deepcopy(values),
-            name=name or chart,
-            namespace=RELEASE_NAMESPACE,
-            is_install=True,
+        """``helm template`` with ``--api-versions`` for each of ``api_versions`` (the
+        templates' ``.Capabilities.APIVersions``); () is a cluster with built-ins only."""
+        opts: dict[str, Any] = {
+            "name": name or chart,
+            "namespace": RELEASE_NAMESPACE,
+            "is_install": True,
+            "kube_version": f"v{KUBERNETES_VERSION}",
+        }
+        if api_versions:
+            # helm-python's Chart.render has no keyword for it yet; its C ABI takes it.
+            opts["api_versions"] = list(api_versions)
+        rendered = _native.call_string(
+            "helm_render",
+            self._charts[chart]._raw(),
+            json.dumps(copy.deepcopy(values)) if values is not None else None,
+            json.dumps(opts),
         )
+        files: dict[str, str] = json.loads(rendered)
+        return files
 
     def render(
-        self, chart: str, values: dict[str, Any] | None = None, *, name: str | None = None
+        self,
+        chart: str,
+        values: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        api_versions: tuple[str, ...] = FULL_CLUSTER,
     ) -> list[dict[str, Any]]:
         objects: list[dict[str, Any]] = []
-        for path, text in sorted(self.render_files(chart, values, name=name).items()):
+        files = self.render_files(chart, values, name=name, api_versions=api_versions)
+        for path, text in sorted(files.items()):
             if path.endswith("NOTES.txt"):
                 continue
             for doc in yaml.safe_load_all(text):
