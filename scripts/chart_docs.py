@@ -85,7 +85,9 @@ def parse_values(text: str, *, source: str = "values.yaml") -> list[Key]:
         keys.append(Key(path, description, number, inline=bool(rest)))
         pending = None
         if not rest:
-            following = next((n for n in lines[number:] if n.strip() and not n.strip().startswith("#")), "")
+            following = next(
+                (n for n in lines[number:] if n.strip() and not n.strip().startswith("#")), ""
+            )
             if _ITEM.match(following):
                 sequence_indent = indent
             else:

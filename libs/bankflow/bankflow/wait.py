@@ -139,9 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # settings that no amount of waiting can fix
         print(f"bankflow.wait: cannot load the settings: {describe(exc)}", file=sys.stderr)
         return 2
-    outcomes = wait_for(
-        checks, timeout=args.timeout, interval=args.interval, log=log, reset=reset
-    )
+    outcomes = wait_for(checks, timeout=args.timeout, interval=args.interval, log=log, reset=reset)
     return 0 if all(o.ready for o in outcomes) else 1
 
 
