@@ -59,7 +59,7 @@ REWRITES: list[tuple[str, str, str]] = [
     ),
     (
         "RabbitMQ's user and password; the vhost",
-        "`guest:guest` (127.0.0.1); `<BANKFLOW_TEST_PREFIX>_render` (one local vhost per vhost)",
+        "`guest:guest` (127.0.0.1); `<BANKFLOW_TEST_PREFIX>_render`",
         "the machine's broker, the test namespace's vhost",
     ),
     (
@@ -261,13 +261,17 @@ class Cluster:
             )
         ]
         if len(selected) != 1:
-            raise RenderRunError(f"Service/{svc['metadata']['name']} selects {len(selected)} workloads")
+            raise RenderRunError(
+                f"Service/{svc['metadata']['name']} selects {len(selected)} workloads"
+            )
         (obj,) = selected
         target = port.get("targetPort", port["port"])
         for c in obj["spec"]["template"]["spec"]["containers"]:
             for p in c.get("ports", []):
                 if target in (p.get("name"), p["containerPort"]):
-                    return self.local_ports[(obj["metadata"]["name"], c["name"], p["containerPort"])]
+                    return self.local_ports[
+                        (obj["metadata"]["name"], c["name"], p["containerPort"])
+                    ]
         raise RenderRunError(
             f"Service/{svc['metadata']['name']} port {port['port']}: targetPort {target!r} "
             f"is no port of {obj['metadata']['name']}"
@@ -289,9 +293,9 @@ class Cluster:
         host = parts.hostname or ""
         service = self._service_of(host)
         if service is None:
-            if "." not in host or host.endswith((".svc", f".{self.cluster_domain}")):
-                if host not in ("localhost", "127.0.0.1"):
-                    raise RenderRunError(f"{value!r}: no Service {host!r} in the cluster")
+            in_cluster = "." not in host or host.endswith((".svc", f".{self.cluster_domain}"))
+            if in_cluster and host not in ("localhost", "127.0.0.1"):
+                raise RenderRunError(f"{value!r}: no Service {host!r} in the cluster")
             return value
         default = {"http": 80, "https": 443, "postgres": 5432, "postgresql": 5432,
                    "amqp": 5672, "redis": 6379}.get(parts.scheme)  # fmt: skip
@@ -322,9 +326,7 @@ class Cluster:
         auth = ""
         if user:
             auth = user + (f":{password}" if password else "") + "@"
-        return urllib.parse.urlunsplit(
-            parts._replace(netloc=f"{auth}127.0.0.1:{local}", path=path)
-        )
+        return urllib.parse.urlunsplit(parts._replace(netloc=f"{auth}127.0.0.1:{local}", path=path))
 
     def static_root(self, service: str) -> Path:
         """The image's /app/static: built once per test session, as the image build does."""
@@ -340,6 +342,10 @@ class Cluster:
     def pods(self) -> list[Pod]:
         return [self.pod(release, obj) for release, obj in self.workloads()]
 
+    def pod_named(self, workload: str) -> Pod:
+        (found,) = [(r, o) for r, o in self.workloads() if o["metadata"]["name"] == workload]
+        return self.pod(*found)
+
     def pod(self, release: Release, obj: dict[str, Any]) -> Pod:
         name = obj["metadata"]["name"]
         spec = obj["spec"]["template"]["spec"]
@@ -352,7 +358,9 @@ class Cluster:
             mounts = {}
             for m in c.get("volumeMounts", []):
                 if "emptyDir" not in volumes[m["name"]]:
-                    raise RenderRunError(f"{name}/{c['name']}: volume {m['name']} is not an emptyDir")
+                    raise RenderRunError(
+                        f"{name}/{c['name']}: volume {m['name']} is not an emptyDir"
+                    )
                 folder = scratch / "volumes" / m["name"]
                 folder.mkdir(parents=True, exist_ok=True)
                 mounts[m["mountPath"].rstrip("/")] = folder
@@ -519,11 +527,11 @@ class Runner:
 
     def check_alive(self) -> None:
         for run in self.running:
-            if run.container is run.pod.main and run.pod.kind == "Deployment":
-                if run.process.poll() is not None:
-                    raise RenderRunError(
-                        f"{run.pod.workload} exited with {run.process.returncode}\n{run.tail()}"
-                    )
+            serving = run.container is run.pod.main and run.pod.kind == "Deployment"
+            if serving and run.process.poll() is not None:
+                raise RenderRunError(
+                    f"{run.pod.workload} exited with {run.process.returncode}\n{run.tail()}"
+                )
 
     def stop(self) -> None:
         stop([r.process for r in self.running])
@@ -556,7 +564,7 @@ def probe_once(container: Container, probe: dict[str, Any], cwd: Path) -> tuple[
             return False, f"port {port!r} is no port of the container"
         url = f"http://{POD_IP}:{container.ports[str(port)]}{get.get('path', '/')}"
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=timeout) as answer:
                 return 200 <= answer.status < 400, f"GET {get.get('path')} {answer.status}"
         except urllib.error.HTTPError as exc:
             return False, f"GET {get.get('path')} {exc.code}"

@@ -93,7 +93,9 @@ def test_every_process_is_the_manifests_own(releases, tmp_path):
     assert worker.env["BANKFLOW_ENV"] == "production"  # the image's and the ConfigMap's
     beat = pods["producer-beat"].main
     schedule = beat.argv[beat.argv.index("-s") + 1]
-    assert schedule == str(pods["producer-beat"].scratch / "volumes" / "tmp" / "celerybeat-schedule")
+    assert schedule == str(
+        pods["producer-beat"].scratch / "volumes" / "tmp" / "celerybeat-schedule"
+    )
     migrate = pods["producer-migrate"]
     assert [Path(migrate.init[0].argv[0]).name, *migrate.init[0].argv[1:3]] == [
         "python", "-m", "bankflow.wait",
@@ -107,15 +109,27 @@ def _mutated(renderer, service, values=None, objects=None):
     (release,) = [r for r in releases if r.chart == service]
     if values:
         values(release.values)
-        release.objects = renderer.render(service, release.values, name=release.name, api_versions=())
+        release.objects = renderer.render(
+            service, release.values, name=release.name, api_versions=()
+        )
     if objects:
-        objects({o["metadata"]["name"]: o for o in release.objects if o["kind"] in {"Deployment", "Job"}})
+        objects(
+            {
+                o["metadata"]["name"]: o
+                for o in release.objects
+                if o["kind"] in {"Deployment", "Job"}
+            }
+        )
     return releases
 
 
 def _container(workload, name=None):
     spec = workload["spec"]["template"]["spec"]
-    return next(c for c in [*spec.get("initContainers", []), *spec["containers"]] if name in (None, c["name"]))
+    return next(
+        c
+        for c in [*spec.get("initContainers", []), *spec["containers"]]
+        if name in (None, c["name"])
+    )
 
 
 def _rename_command(objs):
@@ -151,13 +165,19 @@ def _prepare_servers(cluster: Cluster) -> None:
     import redis
     from psycopg import sql
 
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
+    ) as conn:
         for name in sorted(cluster.databases):
             assert name.startswith(cluster.ns.prefix)
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     for vhost in sorted(cluster.vhosts):
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, check=False)
+        subprocess.run(
+            ["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, check=False
+        )
         assert testenv.ensure_vhost(vhost), f"cannot create the RabbitMQ vhost {vhost}"
     for db in sorted(cluster.redis_dbs):
         redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
@@ -168,10 +188,11 @@ def _check_annotated_metrics(cluster: Cluster, run: render_run.Running) -> str:
     annotations = obj["spec"]["template"]["metadata"].get("annotations", {})
     if annotations.get("prometheus.io/scrape") != "true":
         return "not scraped"
-    port = run.container.ports.get(annotations["prometheus.io/port"])
-    assert port, f"{run.pod.workload}: prometheus.io/port {annotations['prometheus.io/port']} is no container port"
+    declared = annotations["prometheus.io/port"]
+    port = run.container.ports.get(declared)
+    assert port, f"{run.pod.workload}: prometheus.io/port {declared} is no container port"
     url = f"http://127.0.0.1:{port}{annotations['prometheus.io/path']}"
-    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310
+    with urllib.request.urlopen(url, timeout=10) as answer:
         body = answer.read().decode()
         content_type = answer.headers.get("Content-Type", "")
     assert answer.status == 200 and content_type.startswith("text/plain"), (url, content_type)
@@ -206,7 +227,9 @@ def test_the_rendered_charts_run_here_and_pass_tests_e2e(releases, tmp_path):
     if not _servers_answer():
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL, RabbitMQ and Redis must answer on 127.0.0.1 in CI")
-        pytest.skip("needs PostgreSQL, RabbitMQ and Redis on 127.0.0.1 (scripts/ensure-services.sh)")
+        pytest.skip(
+            "needs PostgreSQL, RabbitMQ and Redis on 127.0.0.1 (scripts/ensure-services.sh)"
+        )
     cluster = Cluster(releases, _namespace(), tmp_path)
     pods = {p.workload: p for p in cluster.pods()}
     _prepare_servers(cluster)
@@ -218,10 +241,12 @@ def test_the_rendered_charts_run_here_and_pass_tests_e2e(releases, tmp_path):
                 for init in pod.init:
                     runner.run_to_completion(pod, init, deadline)
                 runner.run_to_completion(pod, pod.main, deadline)
-            started = [p for p in pods.values() if p.release == release.name and p.kind == "Deployment"]
+            started = [
+                p for p in pods.values() if p.release == release.name and p.kind == "Deployment"
+            ]
             init_timeout = max(release.values.get("wait", {}).get("timeoutSeconds", 180), 60)
             with ThreadPoolExecutor(max_workers=len(started)) as pool:
-                runs = list(pool.map(lambda p: runner.start_pod(p, init_timeout), started))
+                runs = list(pool.map(runner.start_pod, started, [init_timeout] * len(started)))
             for run in runs:
                 wait_probe(runner, run, "startupProbe")
                 wait_probe(runner, run, "readinessProbe", at_least=60)
@@ -248,5 +273,51 @@ def test_the_rendered_charts_run_here_and_pass_tests_e2e(releases, tmp_path):
         assert done.returncode == 0, f"{done.stdout[-6000:]}\n{done.stderr[-2000:]}\n{logs}"
         passed = int(re.search(r"(\d+) passed", summary)[1])
         assert passed >= 15 and "failed" not in summary, summary
+    finally:
+        runner.stop()
+
+
+# ---- a wrong manifest fails the run --------------------------------------------------------
+def _wrong_probe_path(objs):
+    web = _container(objs["producer-web"], "web")
+    web["readinessProbe"].update(path=None, httpGet={"path": "/readyzz", "port": "http"})
+    web["readinessProbe"].pop("path")
+    web["readinessProbe"].update(periodSeconds=1, failureThreshold=2)
+
+
+def _wrong_port(objs):
+    web = _container(objs["producer-web"], "web")
+    (port,) = [e for e in web["env"] if e["name"] == "PORT"]
+    port["value"] = "8002"  # not the containerPort the Service and the probes use
+    web["startupProbe"].update(periodSeconds=1, failureThreshold=5)
+
+
+def _missing_secret(objs):
+    pod = objs["producer-web"]["spec"]["template"]["spec"]
+    for c in [*pod["initContainers"], *pod["containers"]]:
+        c["envFrom"] = [s for s in c["envFrom"] if "secretRef" not in s]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "error"),
+    [
+        (_wrong_probe_path, r"readinessProbe still failing .*GET /readyzz 404"),
+        (_wrong_port, r"startupProbe still failing .*Connection refused"),
+        (_missing_secret, r"producer-web/wait exited 2"),
+    ],
+    ids=["probe-path", "port", "environment"],
+)
+def test_a_wrong_manifest_fails_the_run(renderer, tmp_path, mutate, error):
+    if not _servers_answer():
+        pytest.skip("needs PostgreSQL, RabbitMQ and Redis on 127.0.0.1")
+    cluster = Cluster(_mutated(renderer, "producer", objects=mutate), _namespace(), tmp_path)
+    pod = cluster.pod_named("producer-web")
+    _prepare_servers(cluster)
+    runner = Runner(tmp_path / "logs")
+    try:
+        with pytest.raises(RenderRunError, match=error):
+            run = runner.start_pod(pod, init_timeout=60)
+            wait_probe(runner, run, "startupProbe")
+            wait_probe(runner, run, "readinessProbe")
     finally:
         runner.stop()

@@ -73,7 +73,12 @@ def readiness(*, required: Iterable[str]) -> tuple[int, dict[str, object]]:
     failed = sorted(name for name, state in results.items() if state != "ok")
     blocking = [name for name in failed if name in needed]
     status = "unavailable" if blocking else "degraded" if failed else "ok"
-    body = {"status": status, "checks": results, "failed": failed, "required": needed}
+    body: dict[str, object] = {
+        "status": status,
+        "checks": results,
+        "failed": failed,
+        "required": needed,
+    }
     return (503 if blocking else 200), body
 
 
