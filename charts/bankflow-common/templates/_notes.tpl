@@ -27,12 +27,12 @@ The worker's metrics:
   kubectl --namespace {{ $ns }} port-forward deployment/{{ $fullname }}-worker {{ .Values.worker.metricsPort }}:{{ .Values.worker.metricsPort }}
   curl -s http://localhost:{{ .Values.worker.metricsPort }}/metrics
 
-Check the release:  helm test {{ .Release.Name }} --namespace {{ $ns }}
+Check the release:  helm test {{ .Release.Name }} --namespace {{ $ns }} --logs
 {{- if eq (include "bankflow.module" .) "producer" }}
 
 Create a client and its API key (printed on the last line):
 
-  kubectl --namespace {{ $ns }} exec deployment/{{ $fullname }}-web -- producer create_client my-client
+  kubectl --namespace {{ $ns }} exec deployment/{{ $fullname }}-web -c web -- producer create_client my-client
 {{- end }}
 {{- if and (not .Values.existingSecret) (eq .Values.app.env "production") }}
 {{- $missing := list }}
