@@ -33,7 +33,7 @@ test-consumer: ## the consumer's tests (real PostgreSQL/RabbitMQ/Redis when they
 test-e2e: ## black-box tests and fault tests against the stack started as local processes
 	$(TESTENV) e2e -- $(PYTEST) tests/e2e tests/pipeline
 
-test-deploy: ## the offline deployment checks: images, charts, workflows, docs (tests/deploy)
+test-deploy: ## images, charts, workflows, docs offline, and the rendered charts run here (tests/deploy)
 	$(PYTEST) tests/deploy
 
 lint: setup ## ruff format --check, ruff check, the import contracts (lint-imports), mypy
@@ -52,15 +52,21 @@ bench: setup ## end-to-end throughput and latency figures against DESIGN.md's ta
 
 # --- Kubernetes (docs/kubernetes.md) -------------------------------------------------------
 KIND_CLUSTER ?= bankflow
+export KIND_CLUSTER
 
-.PHONY: kind-up kind-down dev
+.PHONY: kind-up kind-down dev e2e-kind chart-docs
 
 kind-up: ## create the local kind cluster (k8s/kind-config.yaml)
-	@kind get clusters 2>/dev/null | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER) --config k8s/kind-config.yaml
-	@kubectl cluster-info --context kind-$(KIND_CLUSTER)
+	bash scripts/e2e-kind.sh cluster
 
 kind-down: ## delete the local kind cluster
-	kind delete cluster --name $(KIND_CLUSTER)
+	bash scripts/e2e-kind.sh down
 
 dev: ## build, deploy and port-forward on kind, rebuilding on change (skaffold dev)
 	skaffold dev --kube-context kind-$(KIND_CLUSTER) $(SKAFFOLD_ARGS)
+
+e2e-kind: setup ## what the e2e-kind workflow runs: cluster, images, infra then charts, helm test, tests/e2e
+	bash scripts/e2e-kind.sh all
+
+chart-docs: setup ## regenerate the charts' README.md and values.schema.json descriptions from values.yaml
+	$(UV) run python -m scripts.chart_docs

@@ -1,3 +1,3 @@
 from bankflow.urls import service_urlpatterns
 
-urlpatterns = service_urlpatterns(api="consumer.api.urls")
+urlpatterns = service_urlpatterns(api="consumer.api.urls", ready=("database", "broker"))
