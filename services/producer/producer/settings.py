@@ -54,6 +54,8 @@ if not WEBHOOK_SECRETS:
         "WEBHOOK_SECRETS must be set when BANKFLOW_ENV=production"
     )
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+# A valid API key is remembered this long per process: a revocation takes effect within it.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=10.0)
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=500)
 # A dispatch starts this long after the first commit it carries (README, "Batching").
 DISPATCH_LINGER_MS = env.int("DISPATCH_LINGER_MS", default=100)

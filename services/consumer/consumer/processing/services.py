@@ -31,7 +31,9 @@ from consumer.intake.states import TRANSACTION_STATES
 from consumer.ledger.postings import Posting, postings_for
 from consumer.ledger.services import ledger_post
 from consumer.metrics import (
+    INTAKE_BATCH_SIZE,
     PROCESSING_BATCH_SECONDS,
+    PROCESSING_BATCH_SIZE,
     TRANSACTIONS_FAILED,
     TRANSACTIONS_PROCESSED,
     TRANSACTIONS_RECEIVED,
@@ -72,6 +74,7 @@ def transactions_receive(*, items: Sequence[wire.IntakeItem]) -> IntakeOutcome:
         )
         webhook_messages_create(transactions=final)
     TRANSACTIONS_RECEIVED.inc(len(stored.accepted))
+    INTAKE_BATCH_SIZE.observe(len(items))
     for tx_id in stored.accepted:  # one event per state change, each under its own id
         log.info(
             "transaction_received",
@@ -213,6 +216,7 @@ def _claim(transaction_ids: Sequence[UUID | str]) -> list[UUID]:
 
 def _record(rows: list[ReceivedTransaction], outcome: BatchOutcome, *, seconds: float) -> None:
     PROCESSING_BATCH_SECONDS.observe(seconds)
+    PROCESSING_BATCH_SIZE.observe(len(rows))
     for decision, count in outcome.processed.items():
         TRANSACTIONS_PROCESSED.labels(decision=decision).inc(count)
     if outcome.failed:

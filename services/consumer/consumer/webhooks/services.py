@@ -16,7 +16,12 @@ from django.utils import timezone
 from bankflow import wire
 from bankflow.logging import correlation, current_correlation_id, get_logger
 from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction
-from consumer.metrics import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS, WEBHOOKS_DEAD
+from consumer.metrics import (
+    WEBHOOK_ATTEMPT_SECONDS,
+    WEBHOOK_ATTEMPTS,
+    WEBHOOK_BATCH_SIZE,
+    WEBHOOKS_DEAD,
+)
 from consumer.utils import chunked
 from consumer.webhooks.client import Answer, post_signed
 from consumer.webhooks.models import (
@@ -77,6 +82,8 @@ def webhook_messages_create(*, transactions: Sequence[ReceivedTransaction]) -> l
         links += [link(webhookmessage_id=message.id, receivedtransaction_id=t.id) for t in chunk]
     WebhookMessage.objects.bulk_create(messages)
     link.objects.bulk_create(links)
+    for message in messages:
+        WEBHOOK_BATCH_SIZE.observe(message.result_count)
     _enqueue_on_commit([m.id for m in messages])
     return messages
 

@@ -38,6 +38,10 @@ from producer.transactions.serializers import (
     TransactionUpdateSerializer,
 )
 
+# One input serializer for every create: its fields are bound once, not deep-copied per
+# request (ListSerializer reuses its child the same way, item after item).
+CREATE_INPUT = TransactionInputSerializer()
+
 UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 
@@ -164,13 +168,12 @@ class TransactionViewSet(viewsets.ViewSet):
         examples=[EXAMPLE],
     )
     def create(self, request: Request) -> Response | HttpResponse:
-        serializer = TransactionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = CREATE_INPUT.run_validation(request.data)
 
         def create() -> tuple[int, Any]:
             tx = services.transaction_create(
                 client=request_client(request),
-                data=serializer.validated_data,
+                data=data,
                 correlation_id=request.correlation_id,  # type: ignore[attr-defined]
             )
             return status.HTTP_201_CREATED, TransactionSerializer(tx).data
