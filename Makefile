@@ -14,7 +14,7 @@ help: ## list the targets
 
 setup: ## install uv if missing and sync the locked environment
 	@$(UV) --version >/dev/null 2>&1 || (python3 -m venv .local/tools && .local/tools/bin/pip install --quiet uv)
-	@$(UV) sync --locked --quiet
+	@$(UV) sync --locked --quiet --compile-bytecode
 
 run: setup ## the whole stack on embedded defaults (or the variables you set), until Ctrl-C
 	@$(UV) run python -m scripts.stack

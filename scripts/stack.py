@@ -104,6 +104,10 @@ class Stack:
         prom.mkdir(parents=True, exist_ok=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
         env["PYTHONUNBUFFERED"] = "1"
+        # Bytecode is cached under the data folder, not in the tree: without it every
+        # process (and each prefork child on its first lazy import) compiles from source.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(self.data_dir / "pycache")
         return env
 
     def available(self) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -18,8 +19,6 @@ from django.core.exceptions import ImproperlyConfigured
 @lru_cache(maxsize=1)
 def get_redis() -> Any:
     if settings.REDIS_URL:
-        import redis
-
         return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
     if not settings.LOCAL:
         raise ImproperlyConfigured("REDIS_URL must be set when BANKFLOW_ENV=production")

@@ -21,6 +21,16 @@ def _eager_tasks():
 
 
 @pytest.fixture(autouse=True)
+def _forget_account_ids():
+    """Tests roll their accounts back: no process memory of them may outlive a test."""
+    from consumer.ledger import services
+
+    services._account_ids.clear()
+    yield
+    services._account_ids.clear()
+
+
+@pytest.fixture(autouse=True)
 def redis_prefix(settings):
     """A private key prefix per test (the real Redis db is shared), removed afterwards."""
     prefix = f"bankflow_cons_test:{uuid.uuid4().hex}:"

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.utils import timezone
+
+from bankflow.db import copy_rows
 from consumer.ledger.models import Account, Entry
-from consumer.ledger.postings import Posting, check_balanced
+from consumer.ledger.postings import AccountRef, Posting, check_balanced
+
+# Accounts are never renamed or removed: once a code's id is known, it stays known.
+_account_ids: dict[str, int] = {}
 
 
 def ledger_post(*, postings: Sequence[Posting]) -> int:
@@ -17,23 +23,46 @@ def ledger_post(*, postings: Sequence[Posting]) -> int:
     if not postings:
         return 0
     check_balanced(list(postings))
-    refs = {p.account.code: p.account for p in postings}
-    Account.objects.bulk_create(
-        [Account(code=r.code, kind=r.kind, currency=r.currency) for r in refs.values()],
-        ignore_conflicts=True,
-    )
-    ids = dict(Account.objects.filter(code__in=refs).values_list("code", "id"))
-    Entry.objects.bulk_create(
-        [
+    ids = _account_ids_for({p.account.code: p.account for p in postings})
+    now = timezone.now()
+    copy_rows(
+        Entry,
+        (
             Entry(
                 account_id=ids[p.account.code],
                 currency=p.currency,
                 amount=p.amount,
                 transaction_id=p.transaction_id,
                 leg=p.leg,
+                created_at=now,
             )
             for p in postings
-        ],
-        batch_size=1000,
+        ),
+        ["account", "currency", "amount", "transaction_id", "leg", "created_at"],
     )
     return len(postings)
+
+
+def _account_ids_for(refs: dict[str, AccountRef]) -> dict[str, int]:
+    """The accounts' ids, creating the missing ones; known codes cost no query.
+
+    Only ids read before this transaction wrote anything are remembered (they are
+    committed): an account created here is remembered by the next batch that reads it, so
+    a batch that rolls back leaves nothing behind in memory.
+    """
+    ids = {code: _account_ids[code] for code in refs if code in _account_ids}
+    unknown = [code for code in refs if code not in ids]
+    if unknown:
+        existing = dict(Account.objects.filter(code__in=unknown).values_list("code", "id"))
+        _account_ids.update(existing)
+        ids.update(existing)
+        missing = [refs[code] for code in unknown if code not in existing]
+        if missing:
+            Account.objects.bulk_create(
+                [Account(code=r.code, kind=r.kind, currency=r.currency) for r in missing],
+                ignore_conflicts=True,
+            )
+            ids.update(
+                Account.objects.filter(code__in=[r.code for r in missing]).values_list("code", "id")
+            )
+    return ids

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bankflow import wire
+from bankflow.db import update_rows
 from bankflow.logging import correlation, current_correlation_id, get_logger
 from bankflow.money import round_money
 from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction, Status
@@ -136,8 +137,10 @@ def transactions_process(*, transaction_ids: Sequence[UUID | str]) -> BatchOutco
                 decision = row.result["decision"]
                 outcome.processed[decision] = outcome.processed.get(decision, 0) + 1
             row.processed_at = row.updated_at = now
-        ReceivedTransaction.objects.bulk_update(
-            rows, ["status", "result", "failure_reason", "processed_at", "updated_at"]
+        update_rows(
+            ReceivedTransaction,
+            rows,
+            ["status", "result", "failure_reason", "processed_at", "updated_at"],
         )
         ledger_post(postings=postings)
         webhook_messages_create(transactions=rows)
@@ -207,7 +210,7 @@ def _claim(transaction_ids: Sequence[UUID | str]) -> list[UUID]:
                 TRANSACTION_STATES.apply(row, Status.PROCESSING)
                 moved.append(row)
             row.updated_at = now
-        ReceivedTransaction.objects.bulk_update(rows, ["status", "updated_at"])
+        update_rows(ReceivedTransaction, rows, ["status", "updated_at"])
     for row in moved:
         with correlation(row.correlation_id or None, transaction_id=str(row.id)):
             log.info("transaction_processing")

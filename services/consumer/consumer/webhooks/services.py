@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bankflow import wire
+from bankflow.db import copy_rows, update_rows
 from bankflow.logging import correlation, current_correlation_id, get_logger
 from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction
 from consumer.metrics import (
@@ -81,7 +82,7 @@ def webhook_messages_create(*, transactions: Sequence[ReceivedTransaction]) -> l
         messages.append(message)
         links += [link(webhookmessage_id=message.id, receivedtransaction_id=t.id) for t in chunk]
     WebhookMessage.objects.bulk_create(messages)
-    link.objects.bulk_create(links)
+    copy_rows(link, links, ["webhookmessage", "receivedtransaction"])
     for message in messages:
         WEBHOOK_BATCH_SIZE.observe(message.result_count)
     _enqueue_on_commit([m.id for m in messages])
@@ -211,9 +212,7 @@ def webhook_messages_redeliver(*, message_ids: Iterable[str] = (), dead: bool = 
         for message in chosen:
             MESSAGE_STATES.apply(message, MessageState.PENDING)
             message.attempts, message.next_attempt_at, message.updated_at = 0, now, now
-        WebhookMessage.objects.bulk_update(
-            chosen, ["state", "attempts", "next_attempt_at", "updated_at"]
-        )
+        update_rows(WebhookMessage, chosen, ["state", "attempts", "next_attempt_at", "updated_at"])
         ids = [m.id for m in chosen]
         _enqueue_on_commit(ids)
     for message_id in ids:

@@ -56,3 +56,31 @@ def test_a_zero_entry_is_refused_by_the_database():
 def test_nothing_to_post_writes_nothing():
     assert ledger_post(postings=[]) == 0
     assert not Account.objects.exists()
+
+
+def test_known_accounts_cost_no_query_and_a_rolled_back_batch_leaves_none_remembered(
+    django_assert_num_queries,
+):
+    from consumer.ledger import services
+
+    # A first batch creates the accounts; none is remembered (they are not committed yet)
+    ledger_post(postings=transfer(uuid.uuid4()))
+    assert services._account_ids == {}
+    # The next one reads them (now as good as committed) and remembers them ...
+    ledger_post(postings=transfer(uuid.uuid4()))
+    assert set(services._account_ids) == {DE, FR, "FEES-EUR"}
+    # ... so that the one after only COPYs its entries (the driver's COPY, not a query
+    # Django counts): no account is looked up or created
+    with django_assert_num_queries(0):
+        ledger_post(postings=transfer(uuid.uuid4()))
+
+
+def test_an_account_created_by_a_batch_that_rolls_back_is_not_remembered():
+    from consumer.ledger import services
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ledger_post(postings=transfer(uuid.uuid4()))
+        raise RuntimeError("the batch failed after posting")
+
+    assert services._account_ids == {}
+    assert not Account.objects.exists()

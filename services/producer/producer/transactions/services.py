@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection
 from django.db import transaction as db
 from django.utils import timezone
 
+from bankflow.db import copy_rows, update_rows
 from bankflow.errors import Conflict, NotFound
 from bankflow.logging import get_logger
 from bankflow.wire import ResultItem
@@ -92,8 +93,8 @@ def transaction_bulk_create(
 ) -> list[Transaction]:
     """Store validated transactions and their outbox rows, all or nothing.
 
-    On PostgreSQL the rows go in with COPY (two of them, one per table, in one database
-    transaction); elsewhere with multi-row INSERTs.
+    On PostgreSQL the rows go in with COPY (one per table, in one database transaction);
+    elsewhere with multi-row INSERTs.
     """
     now = timezone.now()
     # One microsecond apart, in list order: the cursor's ordering needs no ties to break.
@@ -107,24 +108,12 @@ def transaction_bulk_create(
         )
         for index, item in enumerate(items)
     ]
+    outbox = [
+        OutboxMessage(transaction=tx, available_at=now, created_at=now) for tx in transactions
+    ]
     with db.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                with cursor.cursor.copy(_rows.copy_transactions) as copy:
-                    for tx in transactions:
-                        copy.write_row(_rows.transaction(tx))
-                with cursor.cursor.copy(_rows.copy_outbox) as copy:
-                    for tx in transactions:
-                        copy.write_row(_rows.outbox(tx))
-        else:
-            Transaction.objects.bulk_create(transactions, batch_size=1000)
-            OutboxMessage.objects.bulk_create(
-                [
-                    OutboxMessage(transaction=tx, available_at=now, created_at=now)
-                    for tx in transactions
-                ],
-                batch_size=1000,
-            )
+        copy_rows(Transaction, transactions, TRANSACTION_COLUMNS)
+        copy_rows(OutboxMessage, outbox, OUTBOX_COLUMNS)
         db.on_commit(lambda: _record_created(transactions))
         db.on_commit(dispatch_kick)
     return transactions
@@ -143,48 +132,44 @@ def transaction_create(
     tx = Transaction(
         client=client, correlation_id=correlation_id, created_at=now, updated_at=now, **data
     )
+    outbox = OutboxMessage(transaction=tx, available_at=now, created_at=now)
     with connection.cursor() as cursor:
-        cursor.execute(_rows.insert_one, [*_rows.transaction(tx), *_rows.outbox(tx)[1:]])
+        cursor.execute(
+            INSERT_ONE_SQL,
+            [*_db_values(tx, TRANSACTION_COLUMNS), *_db_values(outbox, OUTBOX_COLUMNS[1:])],
+        )
     db.on_commit(lambda: _record_created([tx]))
     db.on_commit(dispatch_kick)
     return tx
 
 
-class _Rows:
-    """The SQL of the lean paths and the column values for it, from the models' own fields
-    (so a new column cannot be forgotten here)."""
-
-    def __init__(self) -> None:
-        self.tx_fields = list(Transaction._meta.concrete_fields)
-        # An outbox row as a create writes it: id from its sequence, nullable columns NULL.
-        outbox = {f.name: f.column for f in OutboxMessage._meta.concrete_fields}
-        self.outbox_columns = [
-            outbox[name]
-            for name in ("transaction", "state", "attempts", "available_at", "last_error")
-        ] + [outbox["created_at"]]
-        tx_table = Transaction._meta.db_table
-        outbox_table = OutboxMessage._meta.db_table
-        tx_columns = ", ".join(f'"{f.column}"' for f in self.tx_fields)
-        outbox_columns = ", ".join(f'"{c}"' for c in self.outbox_columns)
-        self.copy_transactions = f'COPY "{tx_table}" ({tx_columns}) FROM STDIN'
-        self.copy_outbox = f'COPY "{outbox_table}" ({outbox_columns}) FROM STDIN'
-        placeholders = ", ".join(["%s"] * len(self.tx_fields))
-        # Names from the models' own metadata, values as parameters: nothing from outside.
-        self.insert_one = (
-            f'WITH tx AS (INSERT INTO "{tx_table}" ({tx_columns}) VALUES ({placeholders})'  # noqa: S608
-            ' RETURNING "id")'
-            f' INSERT INTO "{outbox_table}" ({outbox_columns})'
-            " SELECT tx.id, %s, %s, %s, %s, %s FROM tx"
-        )
-
-    def transaction(self, tx: Transaction) -> list[Any]:
-        return [f.get_db_prep_save(getattr(tx, f.attname), connection) for f in self.tx_fields]
-
-    def outbox(self, tx: Transaction) -> tuple[Any, ...]:
-        return (tx.id, OutboxState.PENDING, 0, tx.created_at, "", tx.created_at)
+# What a create writes: every column of the transaction, the outbox row's own (its id from
+# its sequence, its nullable columns NULL).
+TRANSACTION_COLUMNS = [f.name for f in Transaction._meta.concrete_fields]
+OUTBOX_COLUMNS = ["transaction", "state", "attempts", "available_at", "last_error", "created_at"]
 
 
-_rows = _Rows()
+def _insert_one_sql() -> str:
+    """``INSERT … RETURNING`` feeding ``INSERT … SELECT``: a transaction and its outbox row
+    in one statement. Names from the models' metadata, every value a parameter."""
+    tx_fields = [Transaction._meta.get_field(n) for n in TRANSACTION_COLUMNS]
+    outbox_fields = [OutboxMessage._meta.get_field(n) for n in OUTBOX_COLUMNS]
+    tx_columns = ", ".join(f'"{f.column}"' for f in tx_fields)  # type: ignore[union-attr]
+    outbox_columns = ", ".join(f'"{f.column}"' for f in outbox_fields)  # type: ignore[union-attr]
+    return (
+        f'WITH tx AS (INSERT INTO "{Transaction._meta.db_table}" ({tx_columns})'  # noqa: S608
+        f' VALUES ({", ".join(["%s"] * len(tx_fields))}) RETURNING "id")'
+        f' INSERT INTO "{OutboxMessage._meta.db_table}" ({outbox_columns})'
+        f" SELECT tx.id, {', '.join(['%s'] * (len(outbox_fields) - 1))} FROM tx"
+    )
+
+
+INSERT_ONE_SQL = _insert_one_sql()
+
+
+def _db_values(obj: Any, names: Sequence[str]) -> list[Any]:
+    fields = [type(obj)._meta.get_field(n) for n in names]
+    return [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]  # type: ignore[union-attr]
 
 
 def _record_created(transactions: Sequence[Transaction]) -> None:
@@ -290,10 +275,10 @@ def transaction_apply_results(*, results: Sequence[ResultItem]) -> tuple[int, in
                 else ""
             )
             changed[tx.id] = (tx, previous)
-        Transaction.objects.bulk_update(
+        update_rows(
+            Transaction,
             [tx for tx, _ in changed.values()],
             ["status", "result", "failure_reason", "updated_at"],
-            batch_size=500,
         )
         db.on_commit(lambda: _record_results(changed.values(), now=now))
     return len(changed), ignored

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from bankflow.db import update_rows
 from bankflow.logging import get_logger
 from bankflow.statemachine import StateMachine
 from producer.transactions import metrics
@@ -83,7 +84,5 @@ def fail_locked(
     changed = TRANSACTION_STATES.apply_many(transactions, Status.FAILED)
     for tx, _previous in changed:
         tx.failure_reason, tx.updated_at = reason, now
-    Transaction.objects.bulk_update(
-        [tx for tx, _ in changed], ["status", "failure_reason", "updated_at"]
-    )
+    update_rows(Transaction, [tx for tx, _ in changed], ["status", "failure_reason", "updated_at"])
     return changed

@@ -257,13 +257,34 @@ def test_a_cancelled_transaction_is_never_sent(tenant):
     assert fresh([message])[0].transaction.status == Status.CANCELLED
 
 
-def test_the_kick_enqueues_once_per_window_and_again_after_the_dispatcher_released_it(kicks):
+def test_the_kick_enqueues_once_per_window_and_again_after_the_dispatcher_released_it(
+    kicks, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
     dispatch_kick()
     dispatch_kick()
     assert len(kicks) == 1
+    time_machine.shift(0.1)  # the linger has passed: the dispatch runs and releases the kick
     outbox._release_kick()
     dispatch_kick()
     assert len(kicks) == 2
+
+
+def test_processes_learn_when_the_pending_dispatch_was_scheduled_and_skip_redis(
+    kicks, time_machine, monkeypatch
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    dispatch_kick()  # this process schedules the dispatch
+    monkeypatch.setattr(outbox, "_covered_until", 0.0)  # another process, which knows nothing
+    dispatch_kick()  # learns from the kick when the dispatch was scheduled ...
+    assert len(kicks) == 1
+    calls = []
+    monkeypatch.setattr(outbox, "get_redis", lambda: calls.append(1))
+    dispatch_kick()  # ... and its next commits within that window cost no Redis call
+    assert calls == []
+    time_machine.shift(0.09)  # past the covered part of the linger: it asks again
+    dispatch_kick()
+    assert calls == [1]
 
 
 def test_the_kicked_dispatch_lingers_so_one_batch_carries_the_window(kicks, settings):
