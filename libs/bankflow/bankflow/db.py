@@ -14,13 +14,19 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connections
-from django.db.models import Model
+from django.db.models import Field, Model
 
 CHUNK = 1000
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _quote(name: object) -> str:
+    text = str(name)
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _fields(model: type[Model], names: Sequence[str]) -> list[Field[Any, Any]]:
+    by_name = {f.name: f for f in model._meta.concrete_fields}
+    return [by_name[name] for name in names]
 
 
 def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> int:
@@ -33,11 +39,10 @@ def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]
     meta = model._meta
     pk = meta.pk
     assert pk is not None  # noqa: S101 - every concrete model has one
-    columns = [meta.get_field(name) for name in fields]
-    names = ", ".join(_quote(c.column) for c in [pk, *columns])  # type: ignore[union-attr]
+    columns = _fields(model, fields)
+    names = ", ".join(_quote(c.column) for c in [pk, *columns])
     sets = ", ".join(
-        f"{_quote(c.column)} = v.{_quote(c.column)}::{c.db_type(connection)}"  # type: ignore[union-attr]
-        for c in columns
+        f"{_quote(c.column)} = v.{_quote(c.column)}::{c.db_type(connection)}" for c in columns
     )
     where = f"t.{_quote(pk.column)} = v.{_quote(pk.column)}::{pk.db_type(connection)}"
     updated = 0
@@ -51,10 +56,7 @@ def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]
         params: list[Any] = []
         for obj in chunk:
             params.append(pk.get_db_prep_value(obj.pk, connection))
-            params += [
-                c.get_db_prep_save(getattr(obj, c.attname), connection)  # type: ignore[union-attr]
-                for c in columns
-            ]
+            params += [c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             updated += cursor.rowcount
@@ -66,11 +68,11 @@ def copy_rows(model: type[Model], objs: Iterable[Model], fields: Sequence[str]) 
     with COPY; the caller's database transaction makes it atomic."""
     connection = connections["default"]
     meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
+    columns = _fields(model, fields)
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(list(objs), batch_size=CHUNK)
         return
-    names = ", ".join(_quote(c.column) for c in columns)  # type: ignore[union-attr]
+    names = ", ".join(_quote(c.column) for c in columns)
     # The driver's own COPY: wrap its errors as Django does for queries (IntegrityError, …).
     with (
         connection.wrap_database_errors,
@@ -79,8 +81,5 @@ def copy_rows(model: type[Model], objs: Iterable[Model], fields: Sequence[str]) 
     ):
         for obj in objs:
             copy.write_row(
-                [
-                    c.get_db_prep_save(getattr(obj, c.attname), connection)  # type: ignore[union-attr]
-                    for c in columns
-                ]
+                [c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns]
             )

@@ -169,7 +169,7 @@ INSERT_ONE_SQL = _insert_one_sql()
 
 def _db_values(obj: Any, names: Sequence[str]) -> list[Any]:
     fields = [type(obj)._meta.get_field(n) for n in names]
-    return [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]  # type: ignore[union-attr]
+    return [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
 
 
 def _record_created(transactions: Sequence[Transaction]) -> None:
