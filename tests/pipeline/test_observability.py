@@ -94,8 +94,7 @@ def scraped(deployment, traffic, local_stack):
     sources = [
         deployment.producer_url,
         deployment.consumer_url,
-        f"http://127.0.0.1:{local_stack.producer_metrics_port}",
-        f"http://127.0.0.1:{local_stack.consumer_metrics_port}",
+        *(f"http://127.0.0.1:{port}" for port in local_stack.metrics_ports().values()),
     ]
     return [s for url in sources for s in scrape(url, session)]
 

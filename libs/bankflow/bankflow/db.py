@@ -83,3 +83,35 @@ def copy_rows(model: type[Model], objs: Iterable[Model], fields: Sequence[str]) 
             copy.write_row(
                 [c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns]
             )
+
+
+def insert_new_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> set[Any]:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING pk``, 1000 rows a statement: the primary
+    keys this call inserted. A row whose key exists already, or that a concurrent statement
+    inserts first, is left out, exactly."""
+    if not objs:
+        return set()
+    connection = connections["default"]
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None  # noqa: S101 - every concrete model has one
+    columns = _fields(model, fields)
+    names = ", ".join(_quote(c.column) for c in columns)
+    inserted: set[Any] = set()
+    for start in range(0, len(objs), CHUNK):
+        chunk = objs[start : start + CHUNK]
+        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        sql = (
+            f"INSERT INTO {_quote(meta.db_table)} ({names})"  # noqa: S608 - names from _meta
+            f" VALUES {', '.join([row] * len(chunk))}"
+            f" ON CONFLICT DO NOTHING RETURNING {_quote(pk.column)}"
+        )
+        params = [
+            c.get_db_prep_save(getattr(obj, c.attname), connection)
+            for obj in chunk
+            for c in columns
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            inserted.update(pk.to_python(value) for (value,) in cursor.fetchall())
+    return inserted

@@ -11,7 +11,20 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from gunicorn.glogging import Logger as GunicornLogger
+
 from bankflow.metrics import multiprocess_dir, wipe_multiprocess_dir
+
+
+class Logger(GunicornLogger):
+    """No access log: the correlation-id middleware writes one JSON line per request.
+
+    Gunicorn formats every access line's atoms before its logger drops them (a logging
+    config is set); in a profile that was 7 % of a request's time through gunicorn.
+    """
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        return None
 
 
 def settings(service: str, default_port: int) -> dict[str, Any]:
@@ -27,6 +40,7 @@ def settings(service: str, default_port: int) -> dict[str, Any]:
         "max_requests_jitter": 100,
         "worker_tmp_dir": os.environ.get("GUNICORN_WORKER_TMP_DIR", "/tmp"),  # noqa: S108 - tmpfs in pods
         "accesslog": None,
+        "logger_class": "bankflow.gunicorn.Logger",
         "logconfig_dict": logconfig(service),
         "on_starting": on_starting,
         "child_exit": child_exit,

@@ -1,7 +1,9 @@
 """structlog JSON logs with one correlation id from request to webhook.
 
-``configure()`` routes the standard library's records (Django, gunicorn, Celery) through
-structlog's formatter so that every line on stdout is one JSON object. The correlation id
+``configure()`` makes every line on stdout one JSON object: structlog's own events are
+rendered and written directly (no stdlib LogRecord, handler or formatter in between: a
+third of the cost of a line), and the standard library's records (Django, gunicorn,
+Celery) go through structlog's formatter with the same processors. The correlation id
 lives in a contextvar: the middleware binds it per request, the Celery signals in
 ``bankflow.celery`` carry it in task headers, and outgoing HTTP calls send it in
 ``X-Correlation-ID``. IBANs are masked and secret-looking keys redacted on every line.
@@ -9,11 +11,14 @@ lives in a contextvar: the middleware binds it per request, the Celery signals i
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import structlog
@@ -31,19 +36,27 @@ _SECRET_KEYS = re.compile(
 )
 
 
+# The shortest text the IBAN pattern can match.
+_IBAN_MIN_LENGTH = 14
+
+
 def mask_iban(value: str) -> str:
     """``DE89370400440532013000`` -> ``DE89…3000``."""
+    if len(value) < _IBAN_MIN_LENGTH:
+        return value
     return _IBAN.sub(lambda m: f"{m.group(1)}…{m.group(3)}", value)
+
+
+@lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    return bool(_SECRET_KEYS.search(key))
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         return mask_iban(value)
     if isinstance(value, dict):
-        return {
-            k: ("[redacted]" if _SECRET_KEYS.search(str(k)) else _scrub(v))
-            for k, v in value.items()
-        }
+        return {k: ("[redacted]" if _secret_key(str(k)) else _scrub(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_scrub(v) for v in value]
     return value
@@ -52,45 +65,45 @@ def _scrub(value: Any) -> Any:
 def scrub_processor(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    for key in list(event_dict):
-        if _SECRET_KEYS.search(key) and key != "event":
+    for key, value in event_dict.items():
+        if key != "event" and _secret_key(key):
             event_dict[key] = "[redacted]"
-        else:
-            event_dict[key] = _scrub(event_dict[key])
+        elif isinstance(value, str):
+            if len(value) >= _IBAN_MIN_LENGTH:
+                event_dict[key] = mask_iban(value)
+        elif isinstance(value, dict | list | tuple):
+            event_dict[key] = _scrub(value)
     return event_dict
 
 
 def configure(*, service: str, level: str = "INFO", fmt: str = "json") -> dict[str, Any]:
     """Configure structlog and return the LOGGING dict for Django's settings."""
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.StackInfoRenderer(),
-        structlog.processors.format_exc_info,
-        scrub_processor,
-    ]
-    structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
 
     def add_service(_l: Any, _m: str, ed: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         ed.setdefault("service", service)
         return ed
 
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        scrub_processor,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[_add_logger_name, *shared, add_service, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=_StdoutLoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -102,10 +115,16 @@ def configure(*, service: str, level: str = "INFO", fmt: str = "json") -> dict[s
                     add_service,
                     renderer,
                 ],
-                "foreign_pre_chain": shared,
+                "foreign_pre_chain": [structlog.stdlib.add_logger_name, *shared],
             }
         },
-        "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "structured"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "structured",
+                "stream": "ext://sys.stdout",
+            }
+        },
         "root": {"handlers": ["stdout"], "level": level},
         "loggers": {
             "django.server": {"level": "WARNING"},
@@ -118,6 +137,27 @@ def configure(*, service: str, level: str = "INFO", fmt: str = "json") -> dict[s
             "urllib3": {"level": "WARNING"},
         },
     }
+
+
+class _NamedWriteLogger(structlog.WriteLogger):
+    """structlog's WriteLogger, on whatever sys.stdout is when it is first used, with the
+    name ``get_logger`` gave it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(sys.stdout)
+        self.name = name
+
+
+class _StdoutLoggerFactory:
+    def __call__(self, *args: Any) -> _NamedWriteLogger:
+        return _NamedWriteLogger(str(args[0]) if args else "")
+
+
+def _add_logger_name(
+    logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    event_dict.setdefault("logger", getattr(logger, "name", ""))
+    return event_dict
 
 
 def new_correlation_id() -> str:
@@ -153,7 +193,7 @@ class CorrelationIdMiddleware:
 
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
         self.get_response = get_response
-        self.log = structlog.get_logger("bankflow.request")
+        self.log = get_logger("bankflow.request")
 
     def __call__(self, request: Any) -> Any:
         cid = valid_correlation_id(request.META.get(_CORRELATION_META)) or new_correlation_id()
@@ -177,4 +217,5 @@ class CorrelationIdMiddleware:
 
 
 def get_logger(name: str) -> Any:
+    """A structlog logger whose lines say ``"logger": name``."""
     return structlog.get_logger(name)

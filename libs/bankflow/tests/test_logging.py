@@ -21,7 +21,7 @@ def test_log_lines_are_json_with_correlation_id_and_no_secrets(capsys):
             authorization="Bearer x",
         )
         assert outgoing_headers() == {"X-Correlation-ID": "abc-123"}
-    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])  # JSON on stdout
     assert line["event"] == "moved"
     assert line["correlation_id"] == "abc-123"
     assert line["service"] == "svc"

@@ -102,7 +102,7 @@ def _run(tmp_path, env, *args):
 def test_the_command_passes_on_the_local_defaults(tmp_path):
     done = _run(tmp_path, {"BANKFLOW_ENV": "local"}, "database", "broker", "--timeout", "10")
     assert done.returncode == 0, done.stderr + done.stdout
-    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert {(e["event"], e["dependency"]) for e in events} == {
         ("ready", "database"),
         ("ready", "broker"),
@@ -125,7 +125,7 @@ def test_the_command_gives_up_on_an_unreachable_database(tmp_path):
         "database", "--timeout", "3", "--interval", "1",
     )  # fmt: skip
     assert done.returncode == 1, done.stderr + done.stdout
-    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert [e["event"] for e in events].count("waiting") >= 2
     assert events[-1]["event"] == "gave up" and events[-1]["dependency"] == "database"
     assert "pw-not-logged" not in done.stdout + done.stderr

@@ -10,7 +10,10 @@ from uuid import UUID
 from django.utils import timezone
 
 from bankflow import wire
+from bankflow.db import insert_new_rows
 from consumer.intake.models import ReceivedTransaction
+
+STORED_FIELDS = [f.name for f in ReceivedTransaction._meta.concrete_fields]
 
 
 @dataclass(frozen=True)
@@ -21,12 +24,10 @@ class StoreOutcome:
 
 
 def transactions_store(*, items: Sequence[wire.IntakeItem], correlation_id: str) -> StoreOutcome:
-    """Insert the new transactions (``INSERT … ON CONFLICT DO NOTHING``); the caller's
-    database transaction makes it atomic with what it does next.
-
-    Every row is inserted with this call's token, so reading the token back tells new ids
-    from duplicates exactly, even when two requests race. The same id twice in one body is
-    one transaction.
+    """Insert the new transactions (``INSERT … ON CONFLICT DO NOTHING RETURNING id``): the
+    ids it returns are exactly the new ones, even when two requests race; the caller's
+    database transaction makes it atomic with what it does next. The same id twice in one
+    body is one transaction.
     """
     token = uuid.uuid4()
     now = timezone.now()
@@ -46,16 +47,12 @@ def transactions_store(*, items: Sequence[wire.IntakeItem], correlation_id: str)
             created_at=item.get("created_at"),
             client_id=item.get("client_id"),
             correlation_id=item.get("correlation_id") or correlation_id,
-            intake_token=token,
+            intake_token=token,  # which intake request inserted the row
+            received_at=now,
             updated_at=now,
         )
     ids = list(rows)
-    ReceivedTransaction.objects.bulk_create(rows.values(), ignore_conflicts=True)
-    new = set(
-        ReceivedTransaction.objects.filter(id__in=ids, intake_token=token).values_list(
-            "id", flat=True
-        )
-    )
+    new = insert_new_rows(ReceivedTransaction, list(rows.values()), STORED_FIELDS)
     return StoreOutcome(
         accepted=[i for i in ids if i in new],
         duplicates=[i for i in ids if i not in new],

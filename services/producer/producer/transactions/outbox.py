@@ -12,15 +12,18 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import requests
 from django.conf import settings
+from django.db import connection
 from django.db import transaction as db
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from bankflow import wire
@@ -154,24 +157,65 @@ def _due(now: datetime) -> Q:
 
 
 def outbox_claim(*, batch_size: int) -> list[OutboxMessage]:
-    """Due rows, marked in flight for DISPATCH_STUCK_AFTER_SECONDS; skips rows others hold."""
+    """Due rows, marked in flight for DISPATCH_STUCK_AFTER_SECONDS; skips rows others hold.
+
+    One statement, atomic by itself: ``UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED)
+    RETURNING``, moving only rows whose state the outbox machine lets become in_flight.
+    """
     now = timezone.now()
-    with db.atomic():
-        ids = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(_due(now))
-            .order_by("available_at", "id")
-            .values_list("id", flat=True)[:batch_size]
+    claimed_until = now + timedelta(seconds=settings.DISPATCH_STUCK_AFTER_SECONDS)
+    ops = connection.ops
+    sources = sorted(OUTBOX_STATES.sources(OutboxState.IN_FLIGHT))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _claim_sql(len(sources)),
+            [
+                OutboxState.IN_FLIGHT,
+                ops.adapt_datetimefield_value(claimed_until),
+                *sources,
+                OutboxState.PENDING,
+                ops.adapt_datetimefield_value(now),
+                OutboxState.IN_FLIGHT,
+                ops.adapt_datetimefield_value(now),
+                batch_size,
+            ],
         )
-        if not ids:
-            return []
-        OUTBOX_STATES.update(
-            OutboxMessage.objects.filter(id__in=ids),
-            OutboxState.IN_FLIGHT,
-            claimed_until=now + timedelta(seconds=settings.DISPATCH_STUCK_AFTER_SECONDS),
-            attempts=F("attempts") + 1,
+        claimed = cursor.fetchall()
+    if not claimed:
+        return []
+    transactions = Transaction.objects.in_bulk([uuid_value(t) for _, t, _ in claimed])
+    messages = []
+    for message_id, transaction_id, attempts in claimed:
+        message = OutboxMessage(
+            id=message_id,
+            transaction_id=uuid_value(transaction_id),
+            state=OutboxState.IN_FLIGHT,
+            attempts=attempts,
+            claimed_until=claimed_until,
         )
-    return list(OutboxMessage.objects.filter(id__in=ids).select_related("transaction"))
+        message.transaction = transactions[message.transaction_id]
+        messages.append(message)
+    return sorted(messages, key=lambda m: m.id)
+
+
+def uuid_value(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+@lru_cache(maxsize=4)
+def _claim_sql(source_count: int) -> str:
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    lock = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    states = ", ".join(["%s"] * source_count)
+    return (
+        f"UPDATE {table} SET state = %s, claimed_until = %s, attempts = attempts + 1"  # noqa: S608
+        f" WHERE id IN (SELECT id FROM {table} WHERE state IN ({states}) AND"
+        " ((state = %s AND available_at <= %s) OR (state = %s AND claimed_until < %s))"
+        f" ORDER BY available_at, id LIMIT %s{lock})"
+        " RETURNING id, transaction_id, attempts"
+    )
 
 
 def backoff_seconds(attempts: int) -> float:

@@ -258,8 +258,9 @@ def test_a_cancelled_transaction_is_never_sent(tenant):
 
 
 def test_the_kick_enqueues_once_per_window_and_again_after_the_dispatcher_released_it(
-    kicks, time_machine
+    kicks, time_machine, settings
 ):
+    settings.DISPATCH_LINGER_MS = 100
     time_machine.move_to(timezone.now(), tick=False)
     dispatch_kick()
     dispatch_kick()
@@ -271,8 +272,9 @@ def test_the_kick_enqueues_once_per_window_and_again_after_the_dispatcher_releas
 
 
 def test_processes_learn_when_the_pending_dispatch_was_scheduled_and_skip_redis(
-    kicks, time_machine, monkeypatch
+    kicks, time_machine, monkeypatch, settings
 ):
+    settings.DISPATCH_LINGER_MS = 100
     time_machine.move_to(timezone.now(), tick=False)
     dispatch_kick()  # this process schedules the dispatch
     monkeypatch.setattr(outbox, "_covered_until", 0.0)  # another process, which knows nothing
