@@ -48,7 +48,7 @@ fmt: setup ## ruff format and autofix
 	$(UV) run ruff check --fix .
 
 bench: setup ## end-to-end throughput and latency figures against DESIGN.md's targets
-	BANKFLOW_TEST_PREFIX=bankflow_bench $(TESTENV) e2e -- $(UV) run python -m scripts.bench
+	BANKFLOW_TEST_PREFIX=bankflow_bench $(TESTENV) e2e -- $(UV) run python -m scripts.bench $(BENCH_ARGS)
 
 # --- Kubernetes (docs/kubernetes.md) -------------------------------------------------------
 KIND_CLUSTER ?= bankflow

@@ -99,19 +99,25 @@ class BatchOutcome:
 
 
 def transactions_process(*, transaction_ids: Sequence[UUID | str]) -> BatchOutcome:
+    """Claim, validate, score, price, post and report a batch in one database transaction.
+
+    The open rows this worker can lock (``FOR UPDATE SKIP LOCKED``) move received ->
+    processing -> processed | failed, their ledger legs are posted and the results message
+    written, all in one commit. A concurrent batch skips the locked rows; a worker that
+    dies leaves everything rolled back for the redelivered task (or the sweep) to redo.
+    """
     started = time.perf_counter()
-    claimed = _claim(transaction_ids)
-    outcome = BatchOutcome(skipped=len(set(transaction_ids)) - len(claimed))
-    if not claimed:
-        return outcome
     risk, fees = RiskConfig.from_settings(), FeeSchedule.from_settings()
     with transaction.atomic():
         rows = list(
             ReceivedTransaction.objects.select_for_update(skip_locked=True)
-            .filter(id__in=claimed, status=Status.PROCESSING)
+            .filter(id__in=list(transaction_ids), status__in=OPEN_STATUSES)
             .order_by("id")
         )
-        outcome.skipped += len(claimed) - len(rows)
+        outcome = BatchOutcome(skipped=len(set(transaction_ids)) - len(rows))
+        if not rows:
+            return outcome
+        claimed = TRANSACTION_STATES.apply_many(rows, Status.PROCESSING)
         valid: dict[UUID, ValidTransaction] = {}
         for row in rows:
             try:
@@ -144,7 +150,7 @@ def transactions_process(*, transaction_ids: Sequence[UUID | str]) -> BatchOutco
         )
         ledger_post(postings=postings)
         webhook_messages_create(transactions=rows)
-    _record(rows, outcome, seconds=time.perf_counter() - started)
+    _record(rows, {row.id for row, _ in claimed}, outcome, seconds=time.perf_counter() - started)
     return outcome
 
 
@@ -194,30 +200,13 @@ def _decide(
     return result, legs
 
 
-def _claim(transaction_ids: Sequence[UUID | str]) -> list[UUID]:
-    """Move the open rows we can lock to ``processing``; their ids."""
-    with transaction.atomic():
-        rows = list(
-            ReceivedTransaction.objects.select_for_update(skip_locked=True)
-            .filter(id__in=list(transaction_ids), status__in=OPEN_STATUSES)
-            .order_by("id")
-            .only("id", "status", "correlation_id")
-        )
-        now = timezone.now()
-        moved = []
-        for row in rows:
-            if row.status == Status.RECEIVED:
-                TRANSACTION_STATES.apply(row, Status.PROCESSING)
-                moved.append(row)
-            row.updated_at = now
-        update_rows(ReceivedTransaction, rows, ["status", "updated_at"])
-    for row in moved:
-        with correlation(row.correlation_id or None, transaction_id=str(row.id)):
-            log.info("transaction_processing")
-    return [row.id for row in rows]
-
-
-def _record(rows: list[ReceivedTransaction], outcome: BatchOutcome, *, seconds: float) -> None:
+def _record(
+    rows: list[ReceivedTransaction],
+    claimed: set[UUID],
+    outcome: BatchOutcome,
+    *,
+    seconds: float,
+) -> None:
     PROCESSING_BATCH_SECONDS.observe(seconds)
     PROCESSING_BATCH_SIZE.observe(len(rows))
     for decision, count in outcome.processed.items():
@@ -226,6 +215,8 @@ def _record(rows: list[ReceivedTransaction], outcome: BatchOutcome, *, seconds: 
         TRANSACTIONS_FAILED.inc(outcome.failed)
     for row in rows:
         with correlation(row.correlation_id or None, transaction_id=str(row.id)):
+            if row.id in claimed:
+                log.info("transaction_processing")
             if row.status == Status.FAILED:
                 log.info("transaction_failed", reason=row.failure_reason)
             else:
