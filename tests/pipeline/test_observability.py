@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT, transaction_body, wait_terminal
 from tests.deploy.deploylib import CHARTS, ChartRenderer, dashboard_exprs, promql_selectors
@@ -25,18 +26,18 @@ pytestmark = pytest.mark.local_stack
 # Labels Prometheus attaches at scrape time (or Grafana variables stand for): not ours.
 TARGET_LABELS = {"namespace", "job", "pod", "instance", "service", "container", "endpoint"}
 OWN_PREFIXES = ("bankflow_", "django_")
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+\S+$")
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^"\\])*)"')
 
 
 def scrape(api_url: str, session) -> list[tuple[str, dict[str, str]]]:
-    text = session.get(f"{api_url}/metrics", timeout=10).text
-    series = []
-    for line in text.splitlines():
-        match = _SAMPLE.match(line)
-        if match:
-            series.append((match.group(1), dict(_LABEL.findall(match.group(2) or ""))))
-    return series
+    """(sample name, labels) of every sample /metrics serves, read by prometheus_client's
+    own parser of the text format."""
+    response = session.get(f"{api_url}/metrics", timeout=10)
+    response.raise_for_status()
+    return [
+        (sample.name, dict(sample.labels))
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    ]
 
 
 def satisfies(labels: dict[str, str], matcher) -> bool:
