@@ -271,7 +271,9 @@ HEALTHY_SECONDS = 30
 
 
 @pytest.fixture(scope="session")
-def healthy_run(live: LivePrometheus, deployment: Deployment) -> Window:
+def healthy_run(
+    pytestconfig: pytest.Config, live: LivePrometheus, deployment: Deployment
+) -> Window:
     """HEALTHY_SECONDS of ordinary traffic through the whole pipeline, every transaction
     waited for, then a few scrapes more."""
     start = time.time()
@@ -280,7 +282,9 @@ def healthy_run(live: LivePrometheus, deployment: Deployment) -> Window:
         final = wait_terminal(deployment.producer, tx_id, timeout=120)
         assert final["status"] in {"processed", "cancelled"}, final
     time.sleep(8 * SCRAPE_SECONDS)  # the sweeps' gauges (every 5 s) and a few scrapes more
-    return Window(start, time.time(), ids)
+    window = Window(start, time.time(), ids)
+    say(pytestconfig, f"healthy run: {len(ids)} transactions, {window.end - start:.0f} s")
+    return window
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ import yaml
 from bankflow.webhooks import generate_secret
 from tests.conftest import transaction_body, unique_iban
 from tests.deploy.deploylib import promql_selectors
-from tests.observability.conftest import SCRAPE_SECONDS, TIME_SCALE
+from tests.observability.conftest import SCRAPE_SECONDS, TIME_SCALE, say
 from tests.observability.pictures import Comparison, Series, render_alert, to_series
 from tests.observability.promlib import ALERT_TESTS, alert_rules, comparisons
 
@@ -307,7 +307,9 @@ def run(live, faults: Faults, scenario: Scenario) -> Outcome:
 
 
 @pytest.fixture(scope="session")
-def outcomes(request, live, healthy_run, deployment, local_stack) -> dict[str, Outcome]:
+def outcomes(
+    request, pytestconfig, live, healthy_run, deployment, local_stack
+) -> dict[str, Outcome]:
     """Runs the scenarios whose tests were selected (all of them in `make test`)."""
     live.rabbitmq.require()  # the queue alerts read RabbitMQ's metrics
     selected = {
@@ -321,10 +323,23 @@ def outcomes(request, live, healthy_run, deployment, local_stack) -> dict[str, O
         for scenario in SCENARIOS:
             if selected and scenario.name not in selected:
                 continue
+            began = time.time()
             try:
-                results[scenario.name] = run(live, faults, scenario)
+                outcome = results[scenario.name] = run(live, faults, scenario)
             except AssertionError as exc:  # reported by its own test; the others still run
                 results[scenario.name] = Outcome(scenario, time.time(), error=str(exc))
+                say(pytestconfig, f"fault: {scenario.name}: {exc}")
+                continue
+            fired = ", ".join(
+                f"{name} after {at - outcome.start:.0f} s"
+                for name, at in sorted(outcome.fired.items(), key=lambda kv: kv[1])
+            )
+            say(
+                pytestconfig,
+                f"fault: {scenario.name}: {fired or 'nothing fired'}; quiet "
+                f"{outcome.end - outcome.repaired:.0f} s after the repair "
+                f"({time.time() - began:.0f} s in all)",
+            )
     finally:
         for name in list(local_stack.held):  # whatever a failed scenario left stopped
             local_stack.start_process(name)
