@@ -10,7 +10,7 @@ PYTEST := $(UV) run pytest
 .PHONY: help setup test-tools run test test-lib test-producer test-consumer test-e2e test-deploy pictures lint fmt bench
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 setup: ## install uv if missing and sync the locked environment
 	@$(UV) --version >/dev/null 2>&1 || (python3 -m venv .local/tools && .local/tools/bin/pip install --quiet uv)
@@ -24,27 +24,28 @@ run: setup ## the whole stack on embedded defaults (or the variables you set), u
 
 test: setup test-tools test-lib test-producer test-consumer test-e2e test-deploy ## the whole suite
 
-test-lib:
+test-lib: ## the shared lib's tests
 	$(PYTEST) libs/bankflow/tests
 
-test-producer:
+test-producer: ## the producer's tests (real PostgreSQL/RabbitMQ/Redis when they answer)
 	$(TESTENV) producer -- $(PYTEST) services/producer/tests
 
-test-consumer:
+test-consumer: ## the consumer's tests (real PostgreSQL/RabbitMQ/Redis when they answer)
 	$(TESTENV) consumer -- $(PYTEST) services/consumer/tests
 
 test-e2e: ## black-box, fault and observability tests against the stack started as local processes
 	$(TESTENV) e2e -- $(PYTEST) tests/e2e tests/pipeline tests/observability
 
-test-deploy:
-	@if find tests/deploy -name 'test_*.py' 2>/dev/null | grep -q .; then $(PYTEST) tests/deploy; else echo "no deploy tests yet"; fi
+test-deploy: ## images, charts, workflows, docs offline, and the rendered charts run here (tests/deploy)
+	$(PYTEST) tests/deploy
 
 pictures: setup test-tools ## redraw docs/img (dashboard and alerts) from a real run of the observability tests
 	BANKFLOW_UPDATE_PICTURES=1 $(TESTENV) e2e -- $(PYTEST) tests/observability
 
-lint: setup ## ruff format --check, ruff check, mypy
+lint: setup ## ruff format --check, ruff check, the import contracts (lint-imports), mypy
 	$(UV) run ruff format --check .
 	$(UV) run ruff check .
+	$(UV) run lint-imports
 	$(UV) run mypy --config-file services/producer/pyproject.toml libs/bankflow/bankflow services/producer/producer
 	$(UV) run mypy --config-file services/consumer/pyproject.toml services/consumer/consumer
 
@@ -57,18 +58,21 @@ bench: setup ## end-to-end throughput and latency figures against DESIGN.md's ta
 
 # --- Kubernetes (docs/kubernetes.md) -------------------------------------------------------
 KIND_CLUSTER ?= bankflow
+export KIND_CLUSTER
 
-.PHONY: kind-up kind-down dev deploy-check
+.PHONY: kind-up kind-down dev e2e-kind chart-docs
 
 kind-up: ## create the local kind cluster (k8s/kind-config.yaml)
-	@kind get clusters 2>/dev/null | grep -qx $(KIND_CLUSTER) || kind create cluster --name $(KIND_CLUSTER) --config k8s/kind-config.yaml
-	@kubectl cluster-info --context kind-$(KIND_CLUSTER)
+	bash scripts/e2e-kind.sh cluster
 
 kind-down: ## delete the local kind cluster
-	kind delete cluster --name $(KIND_CLUSTER)
+	bash scripts/e2e-kind.sh down
 
 dev: ## build, deploy and port-forward on kind, rebuilding on change (skaffold dev)
 	skaffold dev --kube-context kind-$(KIND_CLUSTER) $(SKAFFOLD_ARGS)
 
-deploy-check: setup ## the offline deployment checks: charts, images, workflows (tests/deploy)
-	$(PYTEST) tests/deploy
+e2e-kind: setup ## what the e2e-kind workflow runs: cluster, images, infra then charts, helm test, tests/e2e
+	bash scripts/e2e-kind.sh all
+
+chart-docs: setup ## regenerate the charts' README.md and values.schema.json descriptions from values.yaml
+	$(UV) run python -m scripts.chart_docs

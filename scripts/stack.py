@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Run the whole bankflow stack as local processes (``make run``; the e2e tests use it too).
 
-For each service: migrate, then gunicorn (web), a Celery worker and Celery beat. The
-producer gets a demo client whose new API key is printed (and written to --key-file).
+For each service: migrate, then gunicorn (web), its Celery worker pools (``POOLS``) and
+Celery beat. The producer gets a demo client whose new API key is printed (and written to
+--key-file).
 Every process inherits the environment, so DATABASE_URL-style variables point the stack
 at real servers; ``PRODUCER_DATABASE_URL`` / ``CONSUMER_DATABASE_URL`` give each service
 its own database. Ctrl-C (or SIGTERM) stops everything: SIGTERM to each process group,
@@ -27,6 +28,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("producer", "consumer")
 GRACE_SECONDS = 25
+# One Celery worker per pool (README, "Process model"): (process name, queues, pool options).
+# Processing is CPU work and gets processes; webhook deliveries wait on the producer and get
+# threads of their own, so that no processing slot ever waits on a peer.
+POOLS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    "producer": [("producer-worker", "producer.dispatch", ())],
+    "consumer": [
+        ("consumer-worker", "consumer.process", ()),
+        ("consumer-webhooks", "consumer.webhooks", ("--pool", "threads", "--concurrency", "8")),
+    ],
+}
 
 
 @dataclass
@@ -35,6 +46,7 @@ class Stack:
     consumer_port: int = 8001
     producer_metrics_port: int = 9100
     consumer_metrics_port: int = 9101
+    consumer_webhooks_metrics_port: int = 9102
     data_dir: Path = ROOT / ".local"
     web_workers: int = 2
     worker_concurrency: int = 2
@@ -51,20 +63,41 @@ class Stack:
         port = self.producer_port if service == "producer" else self.consumer_port
         return f"http://127.0.0.1:{port}"
 
+    def metrics_ports(self) -> dict[str, int]:
+        """Each worker pool's /metrics port (web processes serve /metrics on their own)."""
+        return {
+            "producer-worker": self.producer_metrics_port,
+            "consumer-worker": self.consumer_metrics_port,
+            "consumer-webhooks": self.consumer_webhooks_metrics_port,
+        }
+
+    def describe(self) -> str:
+        """The process model, in one line (the bench's report prints it)."""
+        pools = ", ".join(
+            f"{name} ({' '.join(options) or f'prefork x{self.worker_concurrency}'}: {queues})"
+            for service in self.available()
+            for name, queues, options in POOLS[service]
+        )
+        return f"gunicorn sync x{self.web_workers} per web service; {pools}; a beat each"
+
     def env(self, service: str, process: str) -> dict[str, str]:
         env = dict(os.environ)
+        # Each process its own service's settings, whatever the caller imported (importing
+        # a service package sets DJANGO_SETTINGS_MODULE for its Celery app).
+        env["DJANGO_SETTINGS_MODULE"] = f"{service}.settings"
         env["BANKFLOW_LOCAL_DIR"] = str(self.data_dir)
         own_db = env.get(f"{service.upper()}_DATABASE_URL")
         if own_db:
             env["DATABASE_URL"] = own_db
         env.setdefault("CONSUMER_URL", self.url("consumer"))
         env.setdefault("PRODUCER_WEBHOOK_URL", f"{self.url('producer')}/api/v1/webhooks/consumer/")
-        if process == "worker":  # one worker per service serves /metrics on the known port
-            env["METRICS_PORT"] = str(
-                self.producer_metrics_port if service == "producer" else self.consumer_metrics_port
-            )
+        port = self.metrics_ports().get(process)
+        if port:  # each worker pool serves /metrics on its known port
+            env["METRICS_PORT"] = str(port)
         else:
             env.pop("METRICS_PORT", None)
+        # pods each have their own /tmp: here each worker gets its own heartbeat file
+        env["CELERY_HEARTBEAT_FILE"] = str(self.data_dir / "heartbeat" / process)
         env["WEB_CONCURRENCY"] = str(self.web_workers)
         env["CELERY_WORKER_CONCURRENCY"] = str(self.worker_concurrency)
         prom = self.data_dir / "prometheus" / f"{service}-{process}"
@@ -141,16 +174,17 @@ class Stack:
                     "--bind", f"127.0.0.1:{port}",
                 ],
             )  # fmt: skip
-            self.spawn(
-                f"{service}-worker",
-                service,
-                "worker",
-                [
-                    sys.executable, "-m", "celery", "--quiet", "-A", service, "worker",
-                    "--without-mingle", "--without-gossip", "-n", f"{service}@%h",
-                    "--loglevel", "INFO",
-                ],
-            )  # fmt: skip
+            for name, queues, options in POOLS[service]:
+                self.spawn(
+                    name,
+                    service,
+                    name,
+                    [
+                        sys.executable, "-m", "celery", "--quiet", "-A", service, "worker",
+                        "--without-mingle", "--without-gossip", "-n", f"{name}@%h",
+                        "-Q", queues, *options, "--loglevel", "INFO",
+                    ],
+                )  # fmt: skip
             if self.beat:
                 self.spawn(
                     f"{service}-beat",

@@ -103,6 +103,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         consumer_port=free_port(),
         producer_metrics_port=free_port(),
         consumer_metrics_port=free_port(),
+        consumer_webhooks_metrics_port=free_port(),
         data_dir=data_dir,
         log_dir=log_dir,
     )

@@ -8,9 +8,14 @@ CRDs in ../shared/crds (when that folder exists).
 from __future__ import annotations
 
 import copy
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,14 +23,27 @@ from typing import Any
 import helm_python as helm
 import promql_parser
 import yaml
+from dockerfile_parse import DockerfileParser
+from helm_python import _native
 
 ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
 CHARTS = ("producer", "consumer")
 CRDS_DIR = ROOT.parent / "shared" / "crds"
 KUBERNETES_VERSION = "1.35.0"  # the kind node image in k8s/kind-config.yaml
 RELEASE_NAMESPACE = "bankflow"
 
 POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+
+# What a cluster with KEDA and the Prometheus Operator serves beyond the built-in APIs
+# (the observability profile's cluster); `helm template --api-versions` takes the same.
+KEDA_APIS = ("keda.sh/v1alpha1/ScaledObject", "keda.sh/v1alpha1/TriggerAuthentication")
+OPERATOR_APIS = (
+    "monitoring.coreos.com/v1/ServiceMonitor",
+    "monitoring.coreos.com/v1/PodMonitor",
+    "monitoring.coreos.com/v1/PrometheusRule",
+)
+FULL_CLUSTER = (*KEDA_APIS, *OPERATOR_APIS)
 
 
 def value_sets(chart: str) -> list[str]:
@@ -59,20 +77,44 @@ class ChartRenderer:
         return self._charts[chart]
 
     def render_files(
-        self, chart: str, values: dict[str, Any] | None = None, *, name: str | None = None
+        self,
+        chart: str,
+        values: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        api_versions: tuple[str, ...] = FULL_CLUSTER,
     ) -> dict[str, str]:
-        return self._charts[chart].render(
-            copy.deepcopy(values),
-            name=name or chart,
-            namespace=RELEASE_NAMESPACE,
-            is_install=True,
+        """``helm template`` with ``--api-versions`` for each of ``api_versions`` (the
+        templates' ``.Capabilities.APIVersions``); () is a cluster with built-ins only."""
+        opts: dict[str, Any] = {
+            "name": name or chart,
+            "namespace": RELEASE_NAMESPACE,
+            "is_install": True,
+            "kube_version": f"v{KUBERNETES_VERSION}",
+        }
+        if api_versions:
+            # helm-python's Chart.render has no keyword for it yet; its C ABI takes it.
+            opts["api_versions"] = list(api_versions)
+        rendered = _native.call_string(
+            "helm_render",
+            self._charts[chart]._raw(),
+            json.dumps(copy.deepcopy(values)) if values is not None else None,
+            json.dumps(opts),
         )
+        files: dict[str, str] = json.loads(rendered)
+        return files
 
     def render(
-        self, chart: str, values: dict[str, Any] | None = None, *, name: str | None = None
+        self,
+        chart: str,
+        values: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        api_versions: tuple[str, ...] = FULL_CLUSTER,
     ) -> list[dict[str, Any]]:
         objects: list[dict[str, Any]] = []
-        for path, text in sorted(self.render_files(chart, values, name=name).items()):
+        files = self.render_files(chart, values, name=name, api_versions=api_versions)
+        for path, text in sorted(files.items()):
             if path.endswith("NOTES.txt"):
                 continue
             for doc in yaml.safe_load_all(text):
@@ -84,6 +126,69 @@ class ChartRenderer:
     def close(self) -> None:
         for chart in self._charts.values():
             chart.close()
+
+
+# ---- the image -------------------------------------------------------------------------
+@dataclass
+class Image:
+    """The runtime stage of the Dockerfile for one SERVICE, as the image would hold it."""
+
+    env: dict[str, str]
+    workdir: str
+    cmd: list[str]
+    user: str
+    copies: list[str]  # destinations of the runtime stage's COPY instructions
+
+
+def image_config(service: str) -> Image:
+    parser = DockerfileParser(str(DOCKERFILE), build_args={"SERVICE": service})
+    stages = [i for i, ins in enumerate(parser.structure) if ins["instruction"] == "FROM"]
+    runtime = parser.structure[stages[-1] :]
+
+    def substitute(value: str) -> str:
+        return value.replace("${SERVICE}", service).replace("$SERVICE", service)
+
+    def last(name: str) -> str:
+        return substitute([i["value"] for i in runtime if i["instruction"] == name][-1])
+
+    env = dict(parser.envs)
+    env["PATH"] = env["PATH"].rstrip(":") + ":$PATH"  # the base image's PATH follows
+    copies = [substitute(i["value"]).split()[-1] for i in runtime if i["instruction"] == "COPY"]
+    return Image(
+        env=env,
+        workdir=last("WORKDIR"),
+        cmd=json.loads(last("CMD")),
+        user=last("USER"),
+        copies=copies,
+    )
+
+
+def collectstatic(service: str, static_root: Path, scratch: Path) -> None:
+    """Run the Dockerfile's collectstatic RUN line (its variables, its command) here, the
+    image's /app/static being ``static_root``."""
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    (run,) = [line for line in text.splitlines() if "collectstatic" in line and "RUN" in line]
+    words = run.split("RUN", 1)[1].split("&&")[0].split()
+    assignments = dict(w.split("=", 1) for w in words if re.fullmatch(r"[A-Z_]+=\S+", w))
+    command = [w.strip('"') for w in words if not re.fullmatch(r"[A-Z_]+=\S+", w)]
+    assert command[0] == "/app/.venv/bin/${SERVICE}" and "collectstatic" in command, command
+    assert assignments["BANKFLOW_ENV"] == "local"
+    assert assignments["DJANGO_STATIC_ROOT"] == "/app/static"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
+        **assignments,
+        "BANKFLOW_LOCAL_DIR": str(scratch),
+        "DJANGO_STATIC_ROOT": str(static_root),
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / service), *command[1:]],
+        env=env,
+        cwd=scratch.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def strip_source(obj: dict[str, Any]) -> dict[str, Any]:

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
 import yaml
 
-from tests.deploy.deploylib import CHARTS, KUBERNETES_VERSION, ROOT
+from tests.deploy.deploylib import (
+    CHARTS,
+    DOCKERFILE,
+    KUBERNETES_VERSION,
+    ROOT,
+    collectstatic,
+    image_config,
+)
 
 BIN = Path(sys.executable).parent
 
 
 def _tool(name: str) -> str:
+    if name == "uv" and os.environ.get("UV"):  # `uv run` names itself
+        return os.environ["UV"]
     path = BIN / name
     if path.exists():
         return str(path)
@@ -33,57 +44,109 @@ def _chart_values(chart: str) -> dict:
 
 
 # ---- images ---------------------------------------------------------------------------
-def test_hadolint_passes_on_both_dockerfiles():
-    files = [str(ROOT / "services" / s / "Dockerfile") for s in CHARTS]
-    done = subprocess.run([_tool("hadolint"), *files], capture_output=True, text=True, cwd=ROOT)
+def test_one_dockerfile_builds_both_images_and_hadolint_passes():
+    assert not list(ROOT.glob("services/*/Dockerfile")), "the root Dockerfile builds both"
+    done = subprocess.run(
+        [_tool("hadolint"), str(DOCKERFILE)], capture_output=True, text=True, cwd=ROOT
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("service", CHARTS)
-def test_dockerfile_is_pinned_non_root_and_matches_the_chart(service):
-    text = (ROOT / "services" / service / "Dockerfile").read_text()
-    values = _chart_values(service)
+def test_dockerfile_is_pinned_non_root_and_refuses_an_unknown_service():
+    text = DOCKERFILE.read_text()
     bases = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
     assert bases and all(re.fullmatch(r"python:3\.11\.\d+-slim-\w+", b) for b in bases), bases
     assert re.search(r"COPY --from=ghcr\.io/astral-sh/uv:\d+\.\d+\.\d+ /uv /uvx /bin/", text)
-    assert f"uv sync --locked --no-dev --no-editable --package bankflow-{service}" in text
     assert "--mount=type=cache,target=/root/.cache/uv" in text
     assert re.search(r"^USER 10001:10001$", text, re.MULTILINE)
-    assert values["podSecurityContext"]["runAsUser"] == 10001
-    assert "BANKFLOW_ENV=production" in text and "DJANGO_STATIC_ROOT=/app/static" in text
-    assert "PYTHONDONTWRITEBYTECODE=1" in text
-    exposed = {int(p) for p in re.search(r"^EXPOSE (.+)$", text, re.MULTILINE).group(1).split()}
-    assert exposed == {values["web"]["port"], values["worker"]["metricsPort"]}
-    cmd = re.search(r"^CMD (.+)$", text, re.MULTILINE).group(1)
-    assert yaml.safe_load(cmd) == ["gunicorn", "-c", f"/app/services/{service}/gunicorn.conf.py"]
-    assert (
-        f"COPY services/{service}/gunicorn.conf.py /app/services/{service}/gunicorn.conf.py" in text
-    )
+    # Each stage declares the build argument; an unknown service stops the build at once.
+    assert text.count("\nARG SERVICE\n") == len(bases)
+    assert re.search(r'case "\$\{SERVICE\}" in producer\|consumer\) ;; \*\)', text)
     for secret in ("DJANGO_SECRET_KEY", "DATABASE_URL", "CONSUMER_API_TOKEN", "WEBHOOK_SECRET"):
         assert secret not in text, f"{secret} must not be baked into the image"
 
 
 @pytest.mark.parametrize("service", CHARTS)
+def test_the_image_of_each_service_matches_its_chart(service):
+    image = image_config(service)
+    values = _chart_values(service)
+    assert values["podSecurityContext"]["runAsUser"] == int(image.user.split(":")[0])
+    assert image.env["BANKFLOW_ENV"] == "production"
+    assert image.env["DJANGO_SETTINGS_MODULE"] == f"{service}.settings"
+    assert image.env["DJANGO_STATIC_ROOT"] == "/app/static"
+    assert image.env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert image.env["PATH"].startswith("/app/.venv/bin:")
+    # The default command is the chart's web command: the same gunicorn.conf.py.
+    assert image.workdir == f"/app/services/{service}"
+    assert image.cmd == ["gunicorn", "-c", "gunicorn.conf.py"]
+    assert f"/app/services/{service}/gunicorn.conf.py" in image.copies, (
+        "the chart's web command reads this file"
+    )
+    assert (ROOT / "services" / service / "gunicorn.conf.py").exists()
+
+
+def _sync_commands() -> list[list[str]]:
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    return [
+        shlex.split(line.split("uv sync", 1)[1])
+        for line in text.splitlines()
+        if "uv sync" in line and line.lstrip().startswith(("RUN", "--mount", "uv sync"))
+    ]
+
+
+@pytest.mark.parametrize("service", CHARTS)
+def test_the_image_installs_no_dev_only_package(service):
+    """What the image's `uv sync` installs, read from the lock with the same flags (no
+    Docker needed): runtime dependencies only, never the local stand-ins or test tools."""
+    syncs = _sync_commands()
+    assert len(syncs) == 2
+    for flags in syncs:
+        assert {"--locked", "--no-dev"} <= set(flags), flags
+        assert flags[flags.index("--package") + 1] == "bankflow-${SERVICE}"
+    assert "--no-editable" in syncs[-1]
+    installed = _uv_export(service, "--no-dev")
+    dev_group = _dev_group()
+    assert {"fakeredis", "pytest", "ruff", "mypy", "hypothesis"} <= dev_group
+    assert "fakeredis" not in installed
+    assert {"django", "celery", "gunicorn", "psycopg", "redis"} <= installed
+    leaked = (dev_group & installed) - RUNTIME_ALSO_IN_DEV
+    assert not leaked, f"dev-group packages the image would install: {sorted(leaked)}"
+    # The check can fail: the workspace's own export, dev group included, holds them.
+    assert {"fakeredis", "pytest"} <= _uv_export(None)
+
+
+# Dev-group packages that the runtime needs anyway (drf-spectacular depends on both).
+RUNTIME_ALSO_IN_DEV = {"pyyaml", "jsonschema"}
+
+
+def _normalise(requirement: str) -> str:
+    return re.split(r"[=<>;\[ ~!]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _dev_group() -> set[str]:
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    return {_normalise(r) for r in groups["dev"] if isinstance(r, str)}
+
+
+def _uv_export(service: str | None, *flags: str) -> set[str]:
+    package = ["--package", f"bankflow-{service}"] if service else []
+    done = subprocess.run(
+        [_tool("uv"), "export", "--locked", *package, *flags,
+         "--no-hashes", "--no-header", "--no-annotate", "--no-emit-workspace"],
+        capture_output=True, text=True, cwd=ROOT, check=True,
+    )  # fmt: skip
+    names = set()
+    for line in done.stdout.splitlines():
+        if line and not line.startswith(("#", " ", "-e")):
+            names.add(_normalise(line))
+    return names
+
+
+@pytest.mark.parametrize("service", CHARTS)
 def test_the_image_collectstatic_step_writes_the_whitenoise_manifest(service, tmp_path):
     """Runs the Dockerfile's collectstatic RUN line (its variables, its command) here."""
-    text = (ROOT / "services" / service / "Dockerfile").read_text().replace("\\\n", " ")
-    (run,) = [line for line in text.splitlines() if "collectstatic" in line and "RUN" in line]
-    words = run.split("RUN", 1)[1].split("&&")[0].split()
-    assignments = dict(w.split("=", 1) for w in words if re.fullmatch(r"[A-Z_]+=\S+", w))
-    command = [w for w in words if not re.fullmatch(r"[A-Z_]+=\S+", w)]
-    assert command[0] == f"/app/.venv/bin/{service}" and "collectstatic" in command
     static = tmp_path / "static"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
-        **assignments,
-        "BANKFLOW_LOCAL_DIR": str(tmp_path / "build"),
-        "DJANGO_STATIC_ROOT": str(static),
-    }
-    assert assignments["BANKFLOW_ENV"] == "local"
-    done = subprocess.run(
-        [str(BIN / service), *command[1:]], env=env, cwd=tmp_path, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    collectstatic(service, static, tmp_path / "build")
     manifest = (static / "staticfiles.json").read_text()
     assert "admin/css/base.css" in manifest
 
@@ -120,12 +183,99 @@ def test_ci_runs_the_make_targets_and_the_backing_services():
     assert any("ct lint" in r for r in runs) and any("kubeconform" in r for r in runs)
 
 
-def test_e2e_workflow_sets_what_the_e2e_tests_read():
-    wf = (ROOT / ".github/workflows/e2e-kind.yml").read_text()
+E2E_SCRIPT = ROOT / "scripts" / "e2e-kind.sh"
+
+
+def _workflow(name: str) -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+
+
+def _script_steps() -> list[str]:
+    (line,) = re.findall(r"^STEPS=\((.*)\)$", E2E_SCRIPT.read_text(), re.MULTILINE)
+    return line.split()
+
+
+def test_the_e2e_workflow_runs_the_steps_make_e2e_kind_runs():
+    """One path: the workflow's steps are the script's steps, in the order of `all`."""
+    steps = _workflow("e2e-kind.yml")["jobs"]["e2e"]["steps"]
+    runs = [s["run"].strip() for s in steps if s.get("run", "").startswith("scripts/e2e-kind.sh")]
+    assert runs == [f"scripts/e2e-kind.sh {s}" for s in [*_script_steps(), "dump"]]
+    assert _script_steps() == ["cluster", "images", "deploy", "test"]
+    (dump,) = [s for s in steps if s.get("run") == "scripts/e2e-kind.sh dump"]
+    assert dump["if"] == "failure()"
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^e2e-kind:.*\n\tbash scripts/e2e-kind\.sh all$", makefile, re.MULTILINE)
+
+
+def test_the_e2e_script_sets_what_the_e2e_tests_read_and_keeps_helm_test_logs():
+    text = E2E_SCRIPT.read_text()
     for name in ("PRODUCER_URL", "CONSUMER_URL", "PRODUCER_API_KEY", "CONSUMER_API_TOKEN"):
-        assert name in wf
-    assert "create_client e2e" in wf and "uv run pytest tests/e2e" in wf
-    assert "kind load docker-image" in wf and "skaffold deploy -p e2e" in wf
+        assert f"{name}=" in text
+    assert "exec deployment/producer-web -c web -- producer create_client e2e" in text
+    assert "uv run pytest tests/e2e" in text
+    assert "kind load docker-image" in text and "skaffold deploy -p e2e" in text
+    assert re.search(r"helm test .*--logs", text)
+    assert '--build-arg "SERVICE=${service}"' in text
+
+
+def test_the_e2e_script_passes_shellcheck():
+    done = subprocess.run(
+        [_tool("shellcheck"), str(E2E_SCRIPT)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_kind_gets_a_kubectl_of_the_node_minor():
+    workflow = _workflow("e2e-kind.yml")
+    (kind,) = [
+        s for s in workflow["jobs"]["e2e"]["steps"] if "helm/kind-action" in s.get("uses", "")
+    ]
+    assert kind["with"]["kubectl_version"] == "${{ env.KUBECTL_VERSION }}"
+    minor = workflow["env"]["KUBECTL_VERSION"].lstrip("v").rsplit(".", 1)[0]
+    assert minor == KUBERNETES_VERSION.rsplit(".", 1)[0]
+
+
+def test_the_gha_build_cache_is_used_only_where_the_runtime_is_exposed():
+    """buildx's type=gha cache needs ACTIONS_RUNTIME_TOKEN, which a plain run step does not
+    get: it silently does nothing unless an action exports it first."""
+    script = E2E_SCRIPT.read_text()
+    assert 'if [[ -n "${ACTIONS_RUNTIME_TOKEN:-}" ]]; then' in script
+    for path in (ROOT / ".github" / "workflows").glob("*.yml"):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            exposed = False
+            for step in job["steps"]:
+                exposed |= "crazy-max/ghaction-github-runtime" in step.get("uses", "")
+                run = step.get("run", "")
+                uses_cache = "type=gha" in run or (
+                    "scripts/e2e-kind.sh images" in run and "type=gha" in script
+                )
+                assert not uses_cache or exposed, f"{path.name}: {run}"
+
+
+# The first release of each action on the Node 24 runtime (GitHub retires Node 20).
+NODE24_MAJORS = {
+    "actions/checkout": 5,
+    "actions/setup-python": 6,
+    "astral-sh/setup-uv": 7,
+    "azure/setup-helm": 5,
+    "helm/kind-action": 1,  # v1.13.0 and later
+    "helm/chart-testing-action": 2,  # composite; v2.8.0 pins node24 actions inside
+    "docker/setup-buildx-action": 4,
+    "crazy-max/ghaction-github-runtime": 4,
+}
+
+
+def test_workflow_actions_run_on_node_24():
+    for path in (ROOT / ".github" / "workflows").glob("*.yml"):
+        for ref in re.findall(r"uses:\s*(\S+)", path.read_text()):
+            action, version = ref.split("@")
+            assert action in NODE24_MAJORS, f"{path.name}: {action} has no known Node 24 major"
+            major, minor, _ = (int(x) for x in version.lstrip("v").split("."))
+            assert major >= NODE24_MAJORS[action], f"{path.name}: {ref}"
+            if action == "helm/kind-action":
+                assert minor >= 13, ref
+            if action == "helm/chart-testing-action":
+                assert minor >= 8, ref
 
 
 # ---- skaffold ---------------------------------------------------------------------------
@@ -149,9 +299,8 @@ def test_skaffold_names_only_things_that_exist():
     images = {}
     for artifact in app["build"]["artifacts"]:
         assert artifact["context"] == "."
-        dockerfile = ROOT / artifact["docker"]["dockerfile"]
-        assert dockerfile.exists(), dockerfile
-        images[artifact["image"]] = dockerfile.parent.name
+        assert ROOT / artifact["docker"]["dockerfile"] == DOCKERFILE
+        images[artifact["image"]] = artifact["docker"]["buildArgs"]["SERVICE"]
     assert images == {f"bankflow-{s}": s for s in CHARTS}
     for release in _all_releases(app):
         if "remoteChart" in release:
@@ -216,7 +365,7 @@ def test_dev_secrets_are_marked_and_match_what_the_charts_read():
         secret = secrets[values["existingSecret"]]
         assert secret["metadata"]["annotations"]["bankflow.dev/dev-only"] == "true"
         data = secret["stringData"]
-        chart_keys = {k for k in _chart_values(chart)["secretEnv"] if k != "REDIS_URL"}
+        chart_keys = set(_chart_values(chart)["secretEnv"])
         assert chart_keys <= set(data), chart_keys - set(data)
         assert all(v.startswith(("dev-only", "whsec_", "postgres://", "amqp://", "redis://",
                                  "http://")) for v in data.values())  # fmt: skip
@@ -248,6 +397,27 @@ def test_makefile_keeps_its_targets_and_adds_the_kubernetes_ones():
         "kind-up",
         "kind-down",
         "dev",
-        "deploy-check",
+        "e2e-kind",
+        "chart-docs",
     ):
-        assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
+        assert re.search(rf"^{target}:.*## ", makefile, re.MULTILINE), target
+    listed = subprocess.run(["make", "-s", "help"], capture_output=True, text=True, cwd=ROOT)
+    assert "e2e-kind" in listed.stdout and "test-deploy" in listed.stdout
+
+
+def test_every_make_target_is_in_make_help_and_no_two_do_the_same():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = re.findall(r"^([a-z0-9-]+):(.*)$", makefile, re.MULTILINE)
+    undocumented = [name for name, rest in targets if "## " not in rest]
+    assert not undocumented, f"targets missing from `make help`: {undocumented}"
+    recipes: dict[str, str] = {}
+    for block in re.split(r"^(?=[a-z0-9-]+:)", makefile, flags=re.MULTILINE):
+        name, _, rest = block.partition(":")
+        body = "\n".join(line.strip() for line in rest.splitlines()[1:] if line.startswith("\t"))
+        if body:
+            assert body not in recipes, f"{name} does what {recipes[body]} does"
+            recipes[body] = name
+    listed = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True)
+    assert {name for name, _ in targets} <= set(
+        re.findall(r"^  ([a-z0-9-]+) ", listed.stdout, re.M)
+    )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
-from tests.deploy.deploylib import ROOT
+import yaml
+
+from scripts import chart_docs
+from tests.deploy.deploylib import CHARTS, ROOT
 
 SOURCES = [
     *ROOT.glob("libs/bankflow/bankflow/*.py"),
@@ -38,3 +42,103 @@ def test_every_variable_is_in_the_readme_configuration_tables():
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
     missing = sorted(variables_read() - documented)
     assert not missing, f"read by the code but not in README's Configuration: {missing}"
+
+
+# ---- the charts' READMEs and schema descriptions ---------------------------------------
+def test_chart_readmes_and_schema_descriptions_are_generated_from_the_values():
+    """`make chart-docs` writes them; a values.yaml edited without it fails here."""
+    for chart in CHARTS:
+        for path, content in chart_docs.generate(chart).items():
+            assert path.read_text() == content, f"{path.relative_to(ROOT)}: run `make chart-docs`"
+
+
+def test_every_values_key_has_a_description_in_readme_and_schema():
+    for chart in CHARTS:
+        values_text = (ROOT / "charts" / chart / "values.yaml").read_text()
+        keys = chart_docs.parse_values(values_text)
+        assert len(keys) > 150
+        schema = json.loads((ROOT / "charts" / chart / "values.schema.json").read_text())
+        readme = (ROOT / "charts" / chart / "README.md").read_text()
+        values = yaml.safe_load(values_text)
+        own_line = {k.path for k in keys}
+        for path in _all_paths(values):
+            # A key written inline ({cpu: 1}) is documented by the nearest own-line parent.
+            documented = path
+            while documented not in own_line:
+                documented = documented.rsplit(".", 1)[0]
+            assert f"| {documented} |" in readme, path
+            node = schema
+            for part in documented.split("."):
+                node = node["properties"][part]
+            assert node.get("description"), f"{chart}: {documented} has no schema description"
+
+
+def _all_paths(values, prefix=""):
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        yield path
+        if isinstance(value, dict):
+            yield from _all_paths(value, path + ".")
+
+
+def test_the_values_parser_reads_helm_docs_comments():
+    text = (
+        "# -- the first\nfirst: 1\n# -- a map\nmap:\n  # -- its key,\n  # continued\n"
+        "  key: {a: 1}\n  # -- a list\n  items:\n    - name: x\n      deep: 1\nlast: 2\n"
+    )
+    keys = chart_docs.parse_values(text)
+    assert [(k.path, k.description) for k in keys] == [
+        ("first", "the first"),
+        ("map", "a map"),
+        ("map.key", "its key, continued"),
+        ("map.items", "a list"),
+        ("last", ""),
+    ]
+    assert chart_docs.missing_descriptions(keys) == ["line 12: last"]
+
+
+def test_the_schemas_of_both_charts_have_one_structure():
+    """Descriptions differ per chart; what the schema accepts does not."""
+
+    def structure(node):
+        if isinstance(node, list):
+            return [structure(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: structure(v) for k, v in node.items() if k not in ("description", "title")}
+        extra = out.get("additionalProperties")
+        if isinstance(extra, dict) and "properties" in out:
+            # Keys one chart documents inside a free map (app.config.*, secretEnv.*).
+            out["properties"] = {k: v for k, v in out["properties"].items() if v != extra}
+            if not out["properties"]:
+                del out["properties"]
+        return out
+
+    producer, consumer = (
+        json.loads((ROOT / "charts" / c / "values.schema.json").read_text()) for c in CHARTS
+    )
+    assert structure(producer) == structure(consumer)
+
+
+def test_charts_name_their_icon_and_sources():
+    for chart in (*CHARTS, "bankflow-common"):
+        meta = yaml.safe_load((ROOT / "charts" / chart / "Chart.yaml").read_text())
+        prefix = "https://raw.githubusercontent.com/bankflow/bankflow/main/"
+        assert meta["icon"].startswith(prefix)
+        assert (ROOT / meta["icon"].removeprefix(prefix)).exists(), meta["icon"]
+        assert meta["sources"][0] == meta["home"]
+        assert meta["sources"][-1].endswith(f"/charts/{chart}")
+
+
+# ---- docs/kubernetes.md tells the path CI takes ------------------------------------------
+def test_the_kubernetes_guide_describes_the_path_the_workflow_takes():
+    guide = (ROOT / "docs" / "kubernetes.md").read_text()
+    assert "skaffold run -p e2e" not in guide  # not what CI runs
+    assert "make e2e-kind" in guide and "scripts/e2e-kind.sh" in guide
+    section = guide.split("## The end-to-end run", 1)[1].split("\n### ", 1)[0]
+    steps = re.findall(r"^\d+\. \*\*(\w+)\*\*", section, re.MULTILINE)
+    script = (ROOT / "scripts" / "e2e-kind.sh").read_text()
+    (line,) = re.findall(r"^STEPS=\((.*)\)$", script, re.MULTILINE)
+    assert steps == line.split()
+    assert "services/*/Dockerfile" not in guide
+    assert "--build-arg SERVICE=producer" in guide

@@ -165,7 +165,7 @@ def test_worker_killed_mid_batch_is_redelivered_and_posted_once(deployment, stac
 def test_the_ledger_balances_after_a_concurrent_run_with_several_workers(deployment, stack):
     # Given a second consumer worker beside the first, both with several processes
     service, _, argv = stack.specs["consumer-worker"]
-    second = [a.replace("consumer@", "consumer-2@") for a in argv]
+    second = [a.replace("consumer-worker@", "consumer-worker-2@") for a in argv]
     # its own process kind: its own multiprocess metrics dir, no metrics port of its own
     stack.spawn("consumer-worker-2", service, "worker-2", second)
     try:

@@ -29,7 +29,7 @@ metadata:
     {{- include "bankflow.labels" (dict "root" $root "component" (ternary "migrate" "config" (eq .hook true))) | nindent 4 }}
   {{- if .hook }}
   annotations:
-    {{- include "bankflow.hookAnnotations" (dict "weight" "-10") | nindent 4 }}
+    {{- include "bankflow.hookCopyAnnotations" (dict "weight" "-10") | nindent 4 }}
   {{- end }}
 data:
   {{- include "bankflow.configmap.data" $root | nindent 2 }}
@@ -55,7 +55,7 @@ metadata:
     {{- include "bankflow.labels" (dict "root" $root "component" (ternary "migrate" "config" (eq .hook true))) | nindent 4 }}
   {{- if .hook }}
   annotations:
-    {{- include "bankflow.hookAnnotations" (dict "weight" "-10") | nindent 4 }}
+    {{- include "bankflow.hookCopyAnnotations" (dict "weight" "-10") | nindent 4 }}
   {{- end }}
 type: Opaque
 data:
@@ -63,10 +63,22 @@ data:
 {{- end }}
 {{- end -}}
 
+{{/* The migration Job: kept after it ran (its logs; ttlSecondsAfterFinished removes it)
+and replaced by the next run. */}}
 {{- define "bankflow.hookAnnotations" -}}
 helm.sh/hook: pre-install,pre-upgrade
 helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: before-hook-creation
+{{- end -}}
+
+{{/* The Job's copies of the ConfigMap, the Secret (database credentials) and the
+ServiceAccount: deleted as soon as the hooks succeeded, and also pre-delete hooks, so
+that `helm uninstall` recreates and deletes any copy a failed migration left behind
+(Helm never deletes hook resources otherwise: they would outlive the release). */}}
+{{- define "bankflow.hookCopyAnnotations" -}}
+helm.sh/hook: pre-install,pre-upgrade,pre-delete
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- end -}}
 
 {{- define "bankflow.serviceaccount" -}}
@@ -81,7 +93,7 @@ metadata:
     {{- include "bankflow.labels" (dict "root" $root "component" (ternary "migrate" "" (eq .hook true))) | nindent 4 }}
   annotations:
     {{- if .hook }}
-    {{- include "bankflow.hookAnnotations" (dict "weight" "-10") | nindent 4 }}
+    {{- include "bankflow.hookCopyAnnotations" (dict "weight" "-10") | nindent 4 }}
     {{- end }}
     {{- with $root.Values.serviceAccount.annotations }}
     {{- toYaml . | nindent 4 }}

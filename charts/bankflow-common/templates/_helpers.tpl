@@ -179,3 +179,87 @@ affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/* ---- capabilities ------------------------------------------------------------------- */}}
+{{/* KEDA is used when asked for AND the cluster serves its API: a plain `helm install` on
+a cluster without KEDA then falls back to the CPU HPA (worker.autoscaling) instead of
+failing on an unknown kind; NOTES.txt says so. Offline renders (`helm template`) need
+`--api-versions keda.sh/v1alpha1/ScaledObject` to show the KEDA objects. */}}
+{{- define "bankflow.keda.active" -}}
+{{- if and .Values.keda.enabled (.Capabilities.APIVersions.Has "keda.sh/v1alpha1/ScaledObject") -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* ---- waiting for the backing services ------------------------------------------------
+(dict "root" $ "process" "web" "envFrom" <envFrom YAML>): an init container that runs
+`python -m bankflow.wait` for what .Values.wait.for.<process> names, with the main
+container's environment, so that start-up order never matters. */}}
+{{- define "bankflow.wait.initContainers" -}}
+{{- $root := .root -}}
+{{- $w := $root.Values.wait -}}
+{{- $deps := index $w.for .process | default list -}}
+{{- if and $w.enabled $deps }}
+- name: wait
+  image: {{ include "bankflow.image" $root | quote }}
+  imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+  command:
+    - python
+    - -m
+    - bankflow.wait
+    - --timeout
+    - {{ $w.timeoutSeconds | quote }}
+    - --interval
+    - {{ $w.intervalSeconds | quote }}
+    {{- range $deps }}
+    - {{ . }}
+    {{- end }}
+  envFrom:
+    {{- .envFrom | nindent 4 }}
+  env:
+    {{- include "bankflow.env.pod" $root | nindent 4 }}
+  securityContext:
+    {{- include "bankflow.containerSecurityContext" $root | nindent 4 }}
+  resources:
+    {{- toYaml $w.resources | nindent 4 }}
+  volumeMounts:
+    {{- include "bankflow.volumeMounts" (dict "root" $root "metrics" false) | nindent 4 }}
+{{- end }}
+{{- end -}}
+
+{{/* ---- spreading --------------------------------------------------------------------------
+(dict "root" $ "component" "web" "constraints" <list>): each constraint gets the
+component's selector labels unless it names its own labelSelector, and pod-template-hash
+as a matchLabelKey so that a rolling update spreads the new pods by themselves. */}}
+{{- define "bankflow.topologySpread" -}}
+{{- $selector := include "bankflow.selectorLabels" (dict "root" .root "component" .component) | fromYaml -}}
+{{- range .constraints }}
+{{- $c := deepCopy . }}
+{{- if not (hasKey $c "labelSelector") }}
+{{- $_ := set $c "labelSelector" (dict "matchLabels" $selector) }}
+{{- end }}
+{{- if not (hasKey $c "matchLabelKeys") }}
+{{- $_ := set $c "matchLabelKeys" (list "pod-template-hash") }}
+{{- end }}
+- {{ toYaml $c | nindent 2 | trim }}
+{{- end }}
+{{- end -}}
+
+{{/* ---- PodDisruptionBudget ------------------------------------------------------------- */}}
+{{- define "bankflow.pdb" -}}
+{{- $ctx := dict "root" .root "component" .component -}}
+{{- if .pdb.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "bankflow.componentName" $ctx }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "bankflow.labels" $ctx | nindent 4 }}
+spec:
+  maxUnavailable: {{ .pdb.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "bankflow.selectorLabels" $ctx | nindent 6 }}
+{{- end }}
+{{- end -}}

@@ -92,13 +92,14 @@ spec:
             matchLabels:
               {{- include "bankflow.selectorLabels" (dict "root" $root "component" "test") | nindent 14 }}
         {{- include "bankflow.networkPolicy.monitoringPeers" $root | nindent 8 }}
+{{- range (include "bankflow.workerPools" $root | fromJsonArray) }}
 ---
-{{- $wctx := dict "root" $root "component" "worker" }}
+{{- $wctx := dict "root" $root "component" .name }}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
   name: {{ include "bankflow.componentName" $wctx }}
-  namespace: {{ .Release.Namespace }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "bankflow.labels" $wctx | nindent 4 }}
 spec:
@@ -109,9 +110,10 @@ spec:
     - Ingress
   ingress:
     - ports:
-        - port: {{ .Values.worker.metricsPort }}
+        - port: {{ .values.metricsPort }}
           protocol: TCP
       from:
         {{- include "bankflow.networkPolicy.monitoringPeers" $root | nindent 8 }}
+{{- end }}
 {{- end }}
 {{- end -}}

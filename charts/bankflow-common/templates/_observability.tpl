@@ -47,9 +47,17 @@ metadata:
     {{- toYaml . | nindent 4 }}
     {{- end }}
 spec:
+  # Every worker pool (bankflow.workerPools) serves /metrics on its port named metrics.
   selector:
     matchLabels:
-      {{- include "bankflow.selectorLabels" $ctx | nindent 6 }}
+      {{- include "bankflow.selectorLabels" (dict "root" . "component" "") | nindent 6 }}
+    matchExpressions:
+      - key: app.kubernetes.io/component
+        operator: In
+        values:
+          {{- range (include "bankflow.workerPools" . | fromJsonArray) }}
+          - {{ .name }}
+          {{- end }}
   namespaceSelector:
     matchNames:
       - {{ .Release.Namespace }}

@@ -44,7 +44,11 @@ spec:
       terminationGracePeriodSeconds: {{ $web.terminationGracePeriodSeconds }}
       {{- with $web.topologySpreadConstraints }}
       topologySpreadConstraints:
-        {{- toYaml . | nindent 8 }}
+        {{- include "bankflow.topologySpread" (dict "root" $root "component" "web" "constraints" .) | trim | nindent 8 }}
+      {{- end }}
+      {{- with include "bankflow.wait.initContainers" (dict "root" $root "process" "web" "envFrom" (include "bankflow.envFrom" (dict "root" $root))) }}
+      initContainers:
+        {{- . | trim | nindent 8 }}
       {{- end }}
       containers:
         - name: web
@@ -159,19 +163,89 @@ spec:
 {{- end -}}
 
 {{- define "bankflow.web.pdb" -}}
+{{- include "bankflow.pdb" (dict "root" . "component" "web" "pdb" .Values.web.podDisruptionBudget) }}
+{{- end -}}
+
+{{/* Client traffic: an Ingress (networking.k8s.io/v1) and/or a Gateway API HTTPRoute to
+the web Service. The NetworkPolicy of the web tier must admit the controller's pods:
+list its namespace in networkPolicy.web.from (the producer's defaults name ingress-nginx). */}}
+{{- define "bankflow.web.ingress" -}}
 {{- $ctx := dict "root" . "component" "web" -}}
-{{- if .Values.web.podDisruptionBudget.enabled }}
-apiVersion: policy/v1
-kind: PodDisruptionBudget
+{{- $ing := .Values.ingress -}}
+{{- if $ing.enabled }}
+{{- if not $ing.hosts }}
+{{- fail "ingress.enabled needs at least one entry in ingress.hosts" }}
+{{- end }}
+apiVersion: networking.k8s.io/v1
+kind: Ingress
 metadata:
-  name: {{ include "bankflow.componentName" $ctx }}
+  name: {{ include "bankflow.fullname" . }}
   namespace: {{ .Release.Namespace }}
   labels:
     {{- include "bankflow.labels" $ctx | nindent 4 }}
+  {{- with $ing.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 spec:
-  maxUnavailable: {{ .Values.web.podDisruptionBudget.maxUnavailable }}
-  selector:
-    matchLabels:
-      {{- include "bankflow.selectorLabels" $ctx | nindent 6 }}
+  {{- with $ing.className }}
+  ingressClassName: {{ . }}
+  {{- end }}
+  {{- with $ing.tls }}
+  tls:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  rules:
+    {{- range $ing.hosts }}
+    - host: {{ .host | quote }}
+      http:
+        paths:
+          {{- range (.paths | default (list (dict "path" "/" "pathType" "Prefix"))) }}
+          - path: {{ .path }}
+            pathType: {{ .pathType | default "Prefix" }}
+            backend:
+              service:
+                name: {{ include "bankflow.fullname" $ }}
+                port:
+                  name: http
+          {{- end }}
+    {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "bankflow.web.httpRoute" -}}
+{{- $ctx := dict "root" . "component" "web" -}}
+{{- $route := .Values.httpRoute -}}
+{{- if $route.enabled }}
+{{- if not (.Capabilities.APIVersions.Has "gateway.networking.k8s.io/v1/HTTPRoute") }}
+{{- fail "httpRoute.enabled needs the Gateway API (gateway.networking.k8s.io/v1 HTTPRoute) in the cluster; install its CRDs or use ingress instead" }}
+{{- end }}
+{{- if not $route.parentRefs }}
+{{- fail "httpRoute.enabled needs httpRoute.parentRefs (the Gateway to attach to)" }}
+{{- end }}
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: {{ include "bankflow.fullname" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "bankflow.labels" $ctx | nindent 4 }}
+  {{- with $route.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  parentRefs:
+    {{- toYaml $route.parentRefs | nindent 4 }}
+  {{- with $route.hostnames }}
+  hostnames:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  rules:
+    - matches:
+        {{- toYaml $route.matches | nindent 8 }}
+      backendRefs:
+        - name: {{ include "bankflow.fullname" . }}
+          port: {{ .Values.web.service.port }}
 {{- end }}
 {{- end -}}

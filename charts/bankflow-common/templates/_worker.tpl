@@ -1,30 +1,43 @@
 {{/*
-The Celery tier: the worker (scaled by KEDA on its queues, or by an HPA fallback), the
-beat scheduler (exactly one), and the migration hook.
+The Celery tier: the worker pools (each scaled by KEDA on its queues, or by an HPA
+fallback), the beat scheduler (exactly one), and the migration hook.
+
+A worker pool is (dict "name" <component> "values" <its values>). Every per-pool template
+(Deployment, KEDA, HPA, PDB, NetworkPolicy, PodMonitor) ranges over
+"bankflow.workerPools", so another pool (an I/O pool with queues of its own, say) is one
+more entry there and one more block of values; tests/deploy iterates over the rendered
+Deployments, not over names.
 */}}
 
-{{- define "bankflow.worker.queues" -}}
-{{- join "," .Values.worker.queues -}}
+{{- define "bankflow.workerPools" -}}
+{{- toJson (list (dict "name" "worker" "values" .Values.worker)) -}}
 {{- end -}}
 
+{{- define "bankflow.worker.queues" -}}
+{{- join "," .queues -}}
+{{- end -}}
+
+{{/* (dict "root" $ "pool" <pool>) */}}
 {{- define "bankflow.worker.deployment" -}}
-{{- $root := . -}}
-{{- $w := .Values.worker -}}
-{{- $celery := .Values.celery -}}
-{{- $ctx := dict "root" $root "component" "worker" -}}
+{{- $root := .root -}}
+{{- $w := .pool.values -}}
+{{- $name := .pool.name -}}
+{{- $celery := $root.Values.celery -}}
+{{- $ctx := dict "root" $root "component" $name -}}
 {{- $module := include "bankflow.module" $root -}}
 {{- if le (int $w.terminationGracePeriodSeconds) (add $celery.taskTimeLimit $celery.softShutdownTimeout | int) }}
-{{- fail (printf "worker.terminationGracePeriodSeconds (%v) must exceed celery.taskTimeLimit + celery.softShutdownTimeout (%v): a scale-down would kill running tasks" $w.terminationGracePeriodSeconds (add $celery.taskTimeLimit $celery.softShutdownTimeout)) }}
+{{- fail (printf "%s.terminationGracePeriodSeconds (%v) must exceed celery.taskTimeLimit + celery.softShutdownTimeout (%v): a scale-down would kill running tasks" $name $w.terminationGracePeriodSeconds (add $celery.taskTimeLimit $celery.softShutdownTimeout)) }}
 {{- end }}
+{{- $envFrom := include "bankflow.envFrom" (dict "root" $root) }}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ include "bankflow.componentName" $ctx }}
-  namespace: {{ .Release.Namespace }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "bankflow.labels" $ctx | nindent 4 }}
 spec:
-  {{- if not (or .Values.keda.enabled $w.autoscaling.enabled) }}
+  {{- if not (or (include "bankflow.keda.active" $root) $w.autoscaling.enabled) }}
   replicas: {{ $w.replicas }}
   {{- end }}
   revisionHistoryLimit: 5
@@ -38,7 +51,7 @@ spec:
       annotations:
         {{- include "bankflow.checksums" $ctx | nindent 8 }}
         {{- include "bankflow.prometheusAnnotations" (dict "root" $root "port" $w.metricsPort) | nindent 8 }}
-        {{- with .Values.podAnnotations }}
+        {{- with $root.Values.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
     spec:
@@ -46,10 +59,18 @@ spec:
       # SIGTERM starts Celery's warm shutdown: no new tasks, running ones finish. The
       # grace period covers the longest task (hard time limit) plus the soft shutdown.
       terminationGracePeriodSeconds: {{ $w.terminationGracePeriodSeconds }}
+      {{- with $w.topologySpreadConstraints }}
+      topologySpreadConstraints:
+        {{- include "bankflow.topologySpread" (dict "root" $root "component" $name "constraints" .) | trim | nindent 8 }}
+      {{- end }}
+      {{- with include "bankflow.wait.initContainers" (dict "root" $root "process" "worker" "envFrom" $envFrom) }}
+      initContainers:
+        {{- . | trim | nindent 8 }}
+      {{- end }}
       containers:
         - name: worker
           image: {{ include "bankflow.image" $root | quote }}
-          imagePullPolicy: {{ .Values.image.pullPolicy }}
+          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
           command:
             - celery
             - --quiet
@@ -59,17 +80,17 @@ spec:
             - --without-mingle
             - --without-gossip
             - -n
-            - {{ $module }}@%h
+            - {{ if eq $name "worker" }}{{ $module }}@%h{{ else }}{{ $module }}-{{ $name }}@%h{{ end }}
             - -Q
-            - {{ include "bankflow.worker.queues" $root | quote }}
+            - {{ include "bankflow.worker.queues" $w | quote }}
             - --loglevel
-            - {{ .Values.app.config.LOG_LEVEL | default "INFO" | quote }}
+            - {{ $root.Values.app.config.LOG_LEVEL | default "INFO" | quote }}
           ports:
             - name: metrics
               containerPort: {{ $w.metricsPort }}
               protocol: TCP
           envFrom:
-            {{- include "bankflow.envFrom" (dict "root" $root) | nindent 12 }}
+            {{- $envFrom | nindent 12 }}
           env:
             {{- include "bankflow.env.pod" $root | nindent 12 }}
             - name: METRICS_PORT
@@ -77,7 +98,7 @@ spec:
             - name: CELERY_WORKER_CONCURRENCY
               value: {{ $w.concurrency | quote }}
             - name: PROMETHEUS_MULTIPROC_DIR
-              value: {{ .Values.metrics.multiprocDir | quote }}
+              value: {{ $root.Values.metrics.multiprocDir | quote }}
             - name: CELERY_HEARTBEAT_FILE
               value: /tmp/celery-heartbeat
             - name: CELERY_HEARTBEAT_INTERVAL
@@ -99,22 +120,32 @@ spec:
           volumeMounts:
             {{- include "bankflow.volumeMounts" (dict "root" $root "metrics" true) | nindent 12 }}
       volumes:
-        {{- include "bankflow.volumes" (dict "Values" .Values "metrics" true) | nindent 8 }}
+        {{- include "bankflow.volumes" (dict "Values" $root.Values "metrics" true) | nindent 8 }}
 {{- end -}}
 
-{{/* KEDA: one rabbitmq trigger per queue the worker consumes. protocol http reads the
+{{/* KEDA: one rabbitmq trigger per queue the pool consumes. protocol http reads the
 management API, whose count includes unacknowledged messages (prefetch 1, acks late),
-so a queue whose messages are all being worked on still counts. */}}
+so a queue whose messages are all being worked on still counts. The KEDA operator reads
+the URL from its own namespace: a bare Service name would resolve there, not here, so a
+chart-made Secret must name the host by its FQDN (the chart refuses a bare one). */}}
 {{- define "bankflow.worker.keda" -}}
-{{- $root := . -}}
-{{- $k := .Values.keda -}}
-{{- $ctx := dict "root" $root "component" "worker" -}}
-{{- if $k.enabled }}
+{{- $root := .root -}}
+{{- $k := $root.Values.keda -}}
+{{- $w := .pool.values -}}
+{{- $ctx := dict "root" $root "component" .pool.name -}}
+{{- if include "bankflow.keda.active" $root }}
+{{- $url := index $root.Values.secretEnv $k.managementUrlKey | default "" }}
+{{- if and (not $root.Values.existingSecret) $url }}
+{{- $host := (urlParse $url).host | splitList ":" | first }}
+{{- if not (contains "." $host) }}
+{{- fail (printf "secretEnv.%s: KEDA's operator resolves %q from its own namespace; use the FQDN (e.g. %s.%s.svc.%s)" $k.managementUrlKey $host $host $root.Release.Namespace $root.Values.clusterDomain) }}
+{{- end }}
+{{- end }}
 apiVersion: keda.sh/v1alpha1
 kind: TriggerAuthentication
 metadata:
   name: {{ include "bankflow.componentName" $ctx }}-rabbitmq
-  namespace: {{ .Release.Namespace }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "bankflow.labels" $ctx | nindent 4 }}
 spec:
@@ -127,7 +158,7 @@ apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
 metadata:
   name: {{ include "bankflow.componentName" $ctx }}
-  namespace: {{ .Release.Namespace }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "bankflow.labels" $ctx | nindent 4 }}
 spec:
@@ -154,7 +185,7 @@ spec:
               value: 1
               periodSeconds: 60
   triggers:
-    {{- range .Values.worker.queues }}
+    {{- range $w.queues }}
     - type: rabbitmq
       name: {{ . | replace "." "-" }}
       authenticationRef:
@@ -172,16 +203,18 @@ spec:
 {{- end }}
 {{- end -}}
 
-{{/* Without KEDA, a plain CPU-based HPA keeps the worker elastic. */}}
+{{/* Without KEDA (off, or not installed in the cluster), a plain CPU-based HPA keeps the
+pool elastic. */}}
 {{- define "bankflow.worker.hpa" -}}
-{{- $ctx := dict "root" . "component" "worker" -}}
-{{- $as := .Values.worker.autoscaling -}}
-{{- if and (not .Values.keda.enabled) $as.enabled }}
+{{- $root := .root -}}
+{{- $ctx := dict "root" $root "component" .pool.name -}}
+{{- $as := .pool.values.autoscaling -}}
+{{- if and (not (include "bankflow.keda.active" $root)) $as.enabled }}
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
   name: {{ include "bankflow.componentName" $ctx }}
-  namespace: {{ .Release.Namespace }}
+  namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "bankflow.labels" $ctx | nindent 4 }}
 spec:
@@ -200,12 +233,17 @@ spec:
           averageUtilization: {{ $as.targetCPUUtilizationPercentage }}
   behavior:
     scaleDown:
-      stabilizationWindowSeconds: {{ .Values.keda.scaleDownStabilizationSeconds }}
+      stabilizationWindowSeconds: {{ $root.Values.keda.scaleDownStabilizationSeconds }}
       policies:
         - type: Pods
           value: 1
           periodSeconds: 60
 {{- end }}
+{{- end -}}
+
+{{/* Node drains evict workers one at a time; each drains for its grace period. */}}
+{{- define "bankflow.worker.pdb" -}}
+{{- include "bankflow.pdb" (dict "root" .root "component" .pool.name "pdb" .pool.values.podDisruptionBudget) }}
 {{- end -}}
 
 {{- define "bankflow.beat.deployment" -}}
@@ -242,6 +280,10 @@ spec:
     spec:
       {{- include "bankflow.podCommon" $root | nindent 6 }}
       terminationGracePeriodSeconds: 30
+      {{- with include "bankflow.wait.initContainers" (dict "root" $root "process" "beat" "envFrom" (include "bankflow.envFrom" (dict "root" $root))) }}
+      initContainers:
+        {{- . | trim | nindent 8 }}
+      {{- end }}
       containers:
         - name: beat
           image: {{ include "bankflow.image" $root | quote }}
@@ -303,14 +345,21 @@ spec:
       {{- $_ := set $podCommon "serviceAccountName" (include "bankflow.componentName" $ctx) }}
       {{- end }}
       {{- toYaml $podCommon | nindent 6 }}
+      {{- $secretName := ternary (include "bankflow.secretName" $root) (include "bankflow.componentName" $ctx) (ne $root.Values.existingSecret "") }}
+      {{- $envFrom := include "bankflow.envFrom" (dict "root" $root "name" (include "bankflow.componentName" $ctx) "secretName" $secretName) }}
+      {{- with include "bankflow.wait.initContainers" (dict "root" $root "process" "migrate" "envFrom" $envFrom) }}
+      # The database may still be starting (a fresh cluster brings everything up at once):
+      # wait for it, bounded and logged, instead of spending the Job's back-off.
+      initContainers:
+        {{- . | trim | nindent 8 }}
+      {{- end }}
       containers:
         - name: migrate
           image: {{ include "bankflow.image" $root | quote }}
           imagePullPolicy: {{ .Values.image.pullPolicy }}
           command: [{{ $module | quote }}, "migrate", "--noinput"]
           envFrom:
-            {{- $secretName := ternary (include "bankflow.secretName" $root) (include "bankflow.componentName" $ctx) (ne $root.Values.existingSecret "") }}
-            {{- include "bankflow.envFrom" (dict "root" $root "name" (include "bankflow.componentName" $ctx) "secretName" $secretName) | nindent 12 }}
+            {{- $envFrom | nindent 12 }}
           env:
             {{- include "bankflow.env.pod" $root | nindent 12 }}
           securityContext:
@@ -324,7 +373,7 @@ spec:
 {{- end }}
 {{- end -}}
 
-{{/* `helm test <release>`: the web tier answers /readyz (database and broker reachable). */}}
+{{/* `helm test <release>`: the web tier answers /readyz through its Service. */}}
 {{- define "bankflow.test.readyz" -}}
 {{- $root := . -}}
 {{- $ctx := dict "root" $root "component" "test" -}}
@@ -338,7 +387,9 @@ metadata:
     {{- include "bankflow.labels" $ctx | nindent 4 }}
   annotations:
     helm.sh/hook: test
-    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+    # Not hook-succeeded: Helm would delete the pod before `helm test --logs` reads its
+    # output. The next `helm test` replaces it; it holds no secret.
+    helm.sh/hook-delete-policy: before-hook-creation
 spec:
   restartPolicy: Never
   automountServiceAccountToken: false

@@ -3,26 +3,43 @@
 Error shape:
 - validation errors: field -> list of messages (``{"amount": ["…"]}``), as DRF gives them;
 - every other error: ``{"detail": "…", "code": "…"}`` with the HTTP status.
+
+The core raises plain application errors (``bankflow.errors``); this is the one place that
+says which HTTP status each kind is.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from bankflow import errors
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the resource's current state."
-    default_code = "conflict"
+# Most specific first: an InvalidTransition is a Conflict.
+STATUS_BY_ERROR: tuple[tuple[type[errors.ApplicationError], int], ...] = (
+    (errors.NotFound, status.HTTP_404_NOT_FOUND),
+    (errors.Conflict, status.HTTP_409_CONFLICT),
+    (errors.ApplicationError, status.HTTP_400_BAD_REQUEST),
+)
+
+
+def application_error_response(exc: errors.ApplicationError) -> Response:
+    """The contract's shape for an application error: field errors, or detail and code."""
+    code = next(code for kind, code in STATUS_BY_ERROR if isinstance(exc, kind))
+    if isinstance(exc, errors.Invalid):
+        return Response(exc.errors, status=code)
+    return Response({"detail": exc.message, "code": exc.code}, status=code)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, errors.ApplicationError):
+        return application_error_response(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -55,3 +72,29 @@ class StrictFieldsMixin:
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)  # type: ignore[misc]
+
+
+def wire_schema(message_type: Any) -> dict[str, Any]:
+    """The OpenAPI request/response body of a ``bankflow.wire`` type (for ``extend_schema``),
+    generated from the type itself so that the documentation cannot drift from the code.
+
+    msgspec writes JSON Schema: references are inlined and ``anyOf [X, null]`` becomes
+    OpenAPI 3.0's ``nullable``.
+    """
+    (schema,), components = msgspec.json.schema_components([message_type], ref_template="{name}")
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"$ref"}:
+                return inline(components[node["$ref"]])
+            options = node.get("anyOf")
+            if isinstance(options, list) and {"type": "null"} in options and len(options) == 2:
+                (other,) = (o for o in options if o != {"type": "null"})
+                rest = {k: v for k, v in node.items() if k != "anyOf"}
+                return {**inline(other), **rest, "nullable": True}
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    return {"application/json": inline(schema)}

@@ -1,6 +1,7 @@
 """Celery wiring shared by both services: the app factory and correlation-id headers.
 
-The CELERY_* settings themselves come from ``bankflow.conf.celery_settings``.
+The CELERY_* settings themselves are in ``bankflow.base_settings`` and each service's
+settings.py (queues and routes).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def _add_correlation_header(headers: dict[str, Any] | None = None, **_: Any) -> 
 
 @task_prerun.connect
 def _bind_correlation(task: Any = None, task_id: str | None = None, **_: Any) -> None:
+    _close_old_connections(task)
     if task_id:
         _started[task_id] = time.perf_counter()
     structlog.contextvars.clear_contextvars()
@@ -74,10 +76,24 @@ def _bind_correlation(task: Any = None, task_id: str | None = None, **_: Any) ->
 
 @task_postrun.connect
 def _unbind_correlation(task: Any = None, task_id: str | None = None, **_: Any) -> None:
+    _close_old_connections(task)
     started = _started.pop(task_id or "", None)
     if started is not None and _task_metrics is not None and task is not None:
         _task_metrics.seconds.labels(*_task_labels(task)).observe(time.perf_counter() - started)
     structlog.contextvars.clear_contextvars()
+
+
+def _close_old_connections(task: Any) -> None:
+    """Around each task, as Django does around each request: connections older than
+    CONN_MAX_AGE, or broken by an error, are closed; the others are kept (and health-checked
+    once before their next use). See CELERY_DB_REUSE_MAX in bankflow.base_settings."""
+    from django.conf import settings
+
+    if not settings.configured or (task is not None and getattr(task.request, "is_eager", False)):
+        return  # no Django here, or inside a caller's request or test: not ours to close
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 def _task_labels(task: Any) -> tuple[str, str]:

@@ -4,11 +4,17 @@
 the database and the broker (and Redis when one is configured) with short timeouts and
 names what failed; error texts are reduced to the exception's class so that no URL with a
 password ever reaches a response.
+
+Each service says which checks it *needs* (CONTRACT.md, "/readyz"): a failed needed check
+answers 503 and takes the pod out of its Service; any other failed check is reported in
+the body ("degraded") while the answer stays 200. The producer needs only its database,
+because its outbox holds the work through a broker outage; the consumer needs its
+database and its broker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import connections
@@ -27,7 +33,7 @@ def check_database() -> None:
 
 def check_broker() -> None:
     with Connection(
-        getattr(settings, "CELERY_BROKER_URL"),  # noqa: B009 - set by conf.celery_settings
+        settings.CELERY_BROKER_URL,
         transport_options=getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}),
         connect_timeout=CHECK_TIMEOUT_SECONDS,
     ) as conn:
@@ -53,9 +59,9 @@ def healthz(_request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-@never_cache
-@require_GET
-def readyz(_request: HttpRequest) -> JsonResponse:
+def readiness(*, required: Iterable[str]) -> tuple[int, dict[str, object]]:
+    """Run every check; 503 only when one of ``required`` failed."""
+    needed = sorted(set(required))
     results: dict[str, str] = {}
     for name, check in readiness_checks().items():
         try:
@@ -65,5 +71,28 @@ def readyz(_request: HttpRequest) -> JsonResponse:
         else:
             results[name] = "ok"
     failed = sorted(name for name, state in results.items() if state != "ok")
-    body = {"status": "ok" if not failed else "unavailable", "checks": results, "failed": failed}
-    return JsonResponse(body, status=200 if not failed else 503)
+    blocking = [name for name in failed if name in needed]
+    status = "unavailable" if blocking else "degraded" if failed else "ok"
+    body: dict[str, object] = {
+        "status": status,
+        "checks": results,
+        "failed": failed,
+        "required": needed,
+    }
+    return (503 if blocking else 200), body
+
+
+def readyz_view(*, required: Iterable[str]) -> Callable[[HttpRequest], JsonResponse]:
+    """The ``/readyz`` view of a service that needs the ``required`` checks."""
+    needed = tuple(required)
+    unknown = set(needed) - {"database", "broker", "redis"}
+    if unknown:
+        raise ValueError(f"unknown readiness checks: {sorted(unknown)}")
+
+    @never_cache
+    @require_GET
+    def readyz(_request: HttpRequest) -> JsonResponse:
+        status, body = readiness(required=needed)
+        return JsonResponse(body, status=status)
+
+    return readyz

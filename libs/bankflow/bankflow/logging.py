@@ -9,8 +9,6 @@ lives in a contextvar: the middleware binds it per request, the Celery signals i
 
 from __future__ import annotations
 
-import logging
-import logging.config
 import re
 import time
 import uuid
@@ -180,7 +178,3 @@ class CorrelationIdMiddleware:
 
 def get_logger(name: str) -> Any:
     return structlog.get_logger(name)
-
-
-def silence(name: str, level: int = logging.WARNING) -> None:
-    logging.getLogger(name).setLevel(level)

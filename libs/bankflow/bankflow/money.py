@@ -22,10 +22,6 @@ def _minor_units() -> dict[str, int]:
     return {c.code: c.exponent for c in iso4217.Currency if c.exponent is not None}
 
 
-def active_currencies() -> list[str]:
-    return sorted(_minor_units())
-
-
 def minor_units(currency: str) -> int:
     try:
         return _minor_units()[currency]

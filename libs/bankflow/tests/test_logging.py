@@ -1,5 +1,5 @@
 import json
-import logging
+import logging.config
 
 from bankflow.logging import configure, correlation, mask_iban, outgoing_headers
 

@@ -26,6 +26,23 @@ PROCESSING_BATCH_SECONDS = Histogram(
     "Time to process one batch (claim, score, price, post, result).",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+# Transactions per hop: each histogram shows whether batching holds (README, "Batching").
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+INTAKE_BATCH_SIZE = Histogram(
+    "bankflow_consumer_intake_batch_size",
+    "Transactions per intake request.",
+    buckets=BATCH_BUCKETS,
+)
+PROCESSING_BATCH_SIZE = Histogram(
+    "bankflow_consumer_processing_batch_size",
+    "Transactions per processed batch.",
+    buckets=BATCH_BUCKETS,
+)
+WEBHOOK_BATCH_SIZE = Histogram(
+    "bankflow_consumer_webhook_batch_size",
+    "Results per webhook message.",
+    buckets=BATCH_BUCKETS,
+)
 WEBHOOK_ATTEMPTS = Counter(
     "bankflow_consumer_webhook_attempts",
     "Webhook delivery attempts, by outcome.",

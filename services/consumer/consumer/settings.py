@@ -1,31 +1,41 @@
-"""Consumer settings: everything from the environment (README, "Configuration").
-
-BANKFLOW_ENV=local (the default) embeds what a laptop needs: SQLite and the broker's
-filesystem transport under .local/, an in-process Redis stand-in, and development-only
-secrets. BANKFLOW_ENV=production requires every URL and secret to be set.
+"""Consumer settings: the processing engine's own: intake, risk, fees, webhook delivery, the
+ledger. The names both services share are in
+``bankflow.base_settings``; all of them come from the environment (README, "Configuration").
 """
 
 from __future__ import annotations
 
 from bankflow import conf
+from bankflow.base_settings import *  # noqa: F403
+from bankflow.base_settings import (
+    CELERY_BROKER_URL,
+    DATA_DIR,
+    DJANGO_APPS,
+    LOCAL,
+    LOG_FORMAT,
+    LOG_LEVEL,
+    env,
+)
 from bankflow.logging import configure as configure_logging
 
 SERVICE = "consumer"
-env = conf.make_env()
-LOCAL = conf.runtime_mode(env) == conf.LOCAL
-DATA_DIR = conf.data_dir(env, local=LOCAL)
-
-_common = conf.common_django(
-    env,
-    service=SERVICE,
-    local=LOCAL,
-    data_dir=DATA_DIR,
-    apps=["consumer.intake", "consumer.processing", "consumer.ledger", "consumer.webhooks"],
+INSTALLED_APPS = [
+    *DJANGO_APPS,
+    "consumer.intake",
+    "consumer.processing",
+    "consumer.ledger",
+    "consumer.webhooks",
+]
+ROOT_URLCONF = "consumer.urls"
+WSGI_APPLICATION = "consumer.wsgi.application"
+SECRET_KEY = conf.secret(
+    env, "DJANGO_SECRET_KEY", local=LOCAL, local_default="local-only-insecure-consumer"
 )
-globals().update(_common)
+DATABASES = {"default": conf.database(env, service=SERVICE, local=LOCAL, data_dir=DATA_DIR)}
+STATIC_ROOT = conf.static_root(env, service=SERVICE, local=LOCAL, data_dir=DATA_DIR)
 
 REST_FRAMEWORK = conf.rest_framework(
-    authentication=["consumer.intake.authentication.ServiceTokenAuthentication"]
+    authentication=["consumer.api.authentication.ServiceTokenAuthentication"]
 )
 SPECTACULAR_SETTINGS = {
     "TITLE": "bankflow consumer API",
@@ -52,19 +62,16 @@ WEBHOOK_SECRET = conf.secret(
 
 QUEUE_PROCESS = "consumer.process"
 QUEUE_WEBHOOKS = "consumer.webhooks"
-globals().update(
-    conf.celery_settings(
-        env,
-        service=SERVICE,
-        local=LOCAL,
-        data_dir=DATA_DIR,
-        queues=[QUEUE_PROCESS, QUEUE_WEBHOOKS],
-        routes={
-            "consumer.processing.tasks.*": QUEUE_PROCESS,
-            "consumer.webhooks.tasks.*": QUEUE_WEBHOOKS,
-        },
-    )
+CELERY_BROKER_TRANSPORT_OPTIONS = conf.broker_transport_options(
+    CELERY_BROKER_URL, service=SERVICE, data_dir=DATA_DIR
 )
+CELERY_TASK_QUEUES = conf.celery_queues(SERVICE, [QUEUE_PROCESS, QUEUE_WEBHOOKS])
+CELERY_TASK_DEFAULT_QUEUE = CELERY_TASK_DEFAULT_ROUTING_KEY = QUEUE_PROCESS
+CELERY_TASK_DEFAULT_EXCHANGE = SERVICE
+CELERY_TASK_ROUTES = conf.celery_routes(
+    {"consumer.processing.tasks.*": QUEUE_PROCESS, "consumer.webhooks.tasks.*": QUEUE_WEBHOOKS}
+)
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / f"{SERVICE}-celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sweep-stuck-transactions": {
         "task": "consumer.processing.tasks.sweep_stuck",
@@ -125,4 +132,4 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 METRICS_PORT = env.int("METRICS_PORT", default=9101)
 
-LOGGING = configure_logging(service=SERVICE, level=_common["LOG_LEVEL"], fmt=_common["LOG_FORMAT"])
+LOGGING = configure_logging(service=SERVICE, level=LOG_LEVEL, fmt=LOG_FORMAT)

@@ -25,7 +25,9 @@ def test_readyz_names_what_failed(client, settings):
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
+    assert body["status"] == "unavailable"
     assert body["failed"] == ["broker"]
+    assert body["required"] == ["broker", "database"]
     assert body["checks"]["broker"].startswith("error: ")
     assert "guest" not in response.content.decode()
 

@@ -1,8 +1,8 @@
 import pytest
 
+from bankflow.errors import InvalidTransition
 from consumer.intake.models import Status
 from consumer.intake.states import TRANSACTION_STATES
-from consumer.statemachine import InvalidTransition
 from consumer.webhooks.models import MessageState
 from consumer.webhooks.states import MESSAGE_STATES
 from tests.factories import ReceivedTransactionFactory, WebhookMessageFactory

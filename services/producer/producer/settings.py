@@ -1,28 +1,32 @@
-"""Producer settings: everything from the environment (README, "Configuration").
-
-BANKFLOW_ENV=local (the default) embeds what a laptop needs: SQLite and the broker's
-filesystem transport under .local/, an in-process Redis stand-in, and development-only
-secrets. BANKFLOW_ENV=production requires every URL and secret to be set.
+"""Producer settings: the system of record's own: clients and API keys, transactions, the outbox
+dispatcher, the results webhook. The names both services share are in
+``bankflow.base_settings``; all of them come from the environment (README, "Configuration").
 """
 
 from __future__ import annotations
 
 from bankflow import conf
+from bankflow.base_settings import *  # noqa: F403
+from bankflow.base_settings import (
+    CELERY_BROKER_URL,
+    DATA_DIR,
+    DJANGO_APPS,
+    LOCAL,
+    LOG_FORMAT,
+    LOG_LEVEL,
+    env,
+)
 from bankflow.logging import configure as configure_logging
 
 SERVICE = "producer"
-env = conf.make_env()
-LOCAL = conf.runtime_mode(env) == conf.LOCAL
-DATA_DIR = conf.data_dir(env, local=LOCAL)
-
-_common = conf.common_django(
-    env,
-    service=SERVICE,
-    local=LOCAL,
-    data_dir=DATA_DIR,
-    apps=["producer.clients", "producer.transactions"],
+INSTALLED_APPS = [*DJANGO_APPS, "producer.clients", "producer.transactions"]
+ROOT_URLCONF = "producer.urls"
+WSGI_APPLICATION = "producer.wsgi.application"
+SECRET_KEY = conf.secret(
+    env, "DJANGO_SECRET_KEY", local=LOCAL, local_default="local-only-insecure-producer"
 )
-globals().update(_common)
+DATABASES = {"default": conf.database(env, service=SERVICE, local=LOCAL, data_dir=DATA_DIR)}
+STATIC_ROOT = conf.static_root(env, service=SERVICE, local=LOCAL, data_dir=DATA_DIR)
 
 REST_FRAMEWORK = conf.rest_framework(
     authentication=["producer.clients.authentication.ApiKeyAuthentication"]
@@ -50,7 +54,11 @@ if not WEBHOOK_SECRETS:
         "WEBHOOK_SECRETS must be set when BANKFLOW_ENV=production"
     )
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+# A valid API key is remembered this long per process: a revocation takes effect within it.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=10.0)
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=500)
+# A dispatch starts this long after the first commit it carries (README, "Batching").
+DISPATCH_LINGER_MS = env.int("DISPATCH_LINGER_MS", default=100)
 DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=8)
 DISPATCH_STUCK_AFTER_SECONDS = env.int("DISPATCH_STUCK_AFTER_SECONDS", default=30)
 DISPATCH_HTTP_TIMEOUT_SECONDS = env.float("DISPATCH_HTTP_TIMEOUT_SECONDS", default=10.0)
@@ -61,16 +69,14 @@ DISPATCH_BACKOFF_MAX_SECONDS = env.float("DISPATCH_BACKOFF_MAX_SECONDS", default
 WEBHOOK_RECEIPT_TTL_HOURS = env.int("WEBHOOK_RECEIPT_TTL_HOURS", default=168)
 
 QUEUE_DISPATCH = "producer.dispatch"
-globals().update(
-    conf.celery_settings(
-        env,
-        service=SERVICE,
-        local=LOCAL,
-        data_dir=DATA_DIR,
-        queues=[QUEUE_DISPATCH],
-        routes={"producer.transactions.tasks.*": QUEUE_DISPATCH},
-    )
+CELERY_BROKER_TRANSPORT_OPTIONS = conf.broker_transport_options(
+    CELERY_BROKER_URL, service=SERVICE, data_dir=DATA_DIR
 )
+CELERY_TASK_QUEUES = conf.celery_queues(SERVICE, [QUEUE_DISPATCH])
+CELERY_TASK_DEFAULT_QUEUE = CELERY_TASK_DEFAULT_ROUTING_KEY = QUEUE_DISPATCH
+CELERY_TASK_DEFAULT_EXCHANGE = SERVICE
+CELERY_TASK_ROUTES = conf.celery_routes({"producer.transactions.tasks.*": QUEUE_DISPATCH})
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / f"{SERVICE}-celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sweep-outbox": {
         "task": "producer.transactions.tasks.sweep_outbox",
@@ -86,4 +92,4 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 
 METRICS_PORT = env.int("METRICS_PORT", default=9100)
 
-LOGGING = configure_logging(service=SERVICE, level=_common["LOG_LEVEL"], fmt=_common["LOG_FORMAT"])
+LOGGING = configure_logging(service=SERVICE, level=LOG_LEVEL, fmt=LOG_FORMAT)

@@ -1,15 +1,7 @@
-from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from bankflow.urls import service_urlpatterns
 
-from bankflow.health import healthz, readyz
-
-urlpatterns = [
-    path("healthz", healthz, name="healthz"),
-    path("readyz", readyz, name="readyz"),
-    path("", include("django_prometheus.urls")),
-    path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("api/v1/", include("producer.transactions.urls")),
-]
+urlpatterns = service_urlpatterns(
+    api="producer.transactions.urls",
+    # The outbox holds the work through a broker outage: only the database is needed.
+    ready=("database",),
+)

@@ -12,6 +12,14 @@ INTAKE_URL = f"{CONSUMER_URL}/api/v1/transactions/"
 
 
 @pytest.fixture(autouse=True)
+def _forget_api_keys():
+    """Each test starts with no API key remembered (the cache is per process)."""
+    from producer.clients import services
+
+    services._valid_keys.clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_real_consumer(settings):
     # Unit tests never reach a real consumer (one may be running on this machine).
     settings.CONSUMER_URL = CONSUMER_URL
@@ -28,6 +36,7 @@ def kicks(request, monkeypatch):
     from producer.transactions.tasks import dispatch_outbox
 
     monkeypatch.setattr(dispatch_outbox, "delay", lambda *a, **kw: calls.append((a, kw)))
+    monkeypatch.setattr(dispatch_outbox, "apply_async", lambda *a, **kw: calls.append((a, kw)))
     yield calls
 
 

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import factory
 
+from bankflow.wire import TransactionType
 from producer.clients.models import Client
-from producer.transactions.models import OutboxMessage, Status, Transaction, Type
+from producer.transactions.models import OutboxMessage, Status, Transaction
 
 DE = "DE89370400440532013000"
 FR = "FR1420041010050500013M02606"
@@ -25,7 +26,7 @@ class TransactionFactory(factory.django.DjangoModelFactory):
 
     client = factory.SubFactory(ClientFactory)
     reference = factory.Sequence(lambda n: f"INV-{n}")
-    type = Type.TRANSFER
+    type = TransactionType.TRANSFER
     amount = Decimal("125.50")
     currency = "EUR"
     source_account = DE

@@ -19,15 +19,32 @@ def test_readyz_reports_each_dependency(client):
     assert body["checks"]["broker"] == "ok"
 
 
-def test_readyz_names_what_failed(client, settings):
+def test_readyz_reports_a_broker_outage_but_stays_ready(client, settings):
+    """The outbox holds new transactions while the broker is away (CONTRACT.md)."""
     settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:1//"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
     response = client.get("/readyz")
-    assert response.status_code == 503
+    assert response.status_code == 200
     body = response.json()
+    assert body["status"] == "degraded"
     assert body["failed"] == ["broker"]
+    assert body["required"] == ["database"]
     assert body["checks"]["broker"].startswith("error: ")
     assert "guest" not in response.content.decode()
+
+
+def test_readyz_fails_without_the_database(client, monkeypatch):
+    def unreachable() -> None:
+        raise ConnectionRefusedError("postgres://producer:secret@db/producer")
+
+    monkeypatch.setattr("bankflow.health.check_database", unreachable)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["failed"] == ["database"]
+    assert body["checks"]["database"] == "error: ConnectionRefusedError"
+    assert "secret" not in response.content.decode()
 
 
 def test_metrics_are_prometheus_text(client):

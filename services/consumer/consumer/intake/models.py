@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-
-class TransactionType(models.TextChoices):
-    TRANSFER = "transfer"
-    PAYMENT = "payment"
-    DEPOSIT = "deposit"
-    WITHDRAWAL = "withdrawal"
+from bankflow.wire import TransactionType
 
 
 class Status(models.TextChoices):

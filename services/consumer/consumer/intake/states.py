@@ -1,4 +1,4 @@
-"""The lifecycle of a received transaction, written once.
+"""The lifecycle of a received transaction, written once (``bankflow.statemachine``).
 
 received -> processing -> processed | failed. ``processing`` -> ``processing`` is not a
 transition: a batch whose worker died is simply claimed again.
@@ -6,13 +6,16 @@ transition: a batch whose worker died is simply claimed again.
 
 from __future__ import annotations
 
+from bankflow.statemachine import StateMachine
 from consumer.intake.models import Status
-from consumer.statemachine import StateMachine
 
 TRANSACTION_STATES = StateMachine(
+    "transaction",
     field="status",
     transitions={
-        Status.RECEIVED: frozenset({Status.PROCESSING}),
-        Status.PROCESSING: frozenset({Status.PROCESSED, Status.FAILED}),
+        Status.RECEIVED: {Status.PROCESSING},
+        Status.PROCESSING: {Status.PROCESSED, Status.FAILED},
+        Status.PROCESSED: set(),
+        Status.FAILED: set(),
     },
 )

@@ -22,13 +22,22 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bankflow.logging import correlation, get_logger
+from bankflow import wire
+from bankflow.logging import correlation, current_correlation_id, get_logger
 from bankflow.money import round_money
-from consumer.intake.models import ReceivedTransaction, Status
+from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction, Status
+from consumer.intake.services import transactions_store
 from consumer.intake.states import TRANSACTION_STATES
 from consumer.ledger.postings import Posting, postings_for
 from consumer.ledger.services import ledger_post
-from consumer.metrics import PROCESSING_BATCH_SECONDS, TRANSACTIONS_FAILED, TRANSACTIONS_PROCESSED
+from consumer.metrics import (
+    INTAKE_BATCH_SIZE,
+    PROCESSING_BATCH_SECONDS,
+    PROCESSING_BATCH_SIZE,
+    TRANSACTIONS_FAILED,
+    TRANSACTIONS_PROCESSED,
+    TRANSACTIONS_RECEIVED,
+)
 from consumer.processing.fees import FeeSchedule
 from consumer.processing.risk import APPROVED, Facts, RiskConfig, assess
 from consumer.processing.signals import Signals, gather_signals
@@ -37,12 +46,48 @@ from consumer.processing.validation import (
     ValidTransaction,
     validate_transaction,
 )
-from consumer.utils import chunked, isoformat
+from consumer.utils import chunked
 from consumer.webhooks.services import webhook_messages_create
 
 log = get_logger(__name__)
 
 OPEN_STATUSES = (Status.RECEIVED, Status.PROCESSING)
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    accepted: list[UUID]
+    duplicates: list[UUID]
+
+
+def transactions_receive(*, items: Sequence[wire.IntakeItem]) -> IntakeOutcome:
+    """Store new transactions and enqueue their processing, in one commit.
+
+    A duplicate id is not processed again; if its result is final, the result is sent
+    again in a new webhook message (a producer that lost it, or re-dispatched, converges).
+    """
+    with transaction.atomic():
+        stored = transactions_store(items=items, correlation_id=current_correlation_id() or "")
+        enqueue_processing(stored.accepted)
+        final = list(
+            ReceivedTransaction.objects.filter(id__in=stored.duplicates, status__in=FINAL_STATUSES)
+        )
+        webhook_messages_create(transactions=final)
+    TRANSACTIONS_RECEIVED.inc(len(stored.accepted))
+    INTAKE_BATCH_SIZE.observe(len(items))
+    for tx_id in stored.accepted:  # one event per state change, each under its own id
+        log.info(
+            "transaction_received",
+            transaction_id=str(tx_id),
+            correlation_id=stored.rows[tx_id].correlation_id,
+        )
+    log.info(
+        "transactions_received",
+        accepted=len(stored.accepted),
+        duplicates=len(stored.duplicates),
+        resent=len(final),
+    )
+    return IntakeOutcome(accepted=stored.accepted, duplicates=stored.duplicates)
 
 
 @dataclass
@@ -141,7 +186,7 @@ def _decide(
         "risk_score": assessment.score,
         "reasons": assessment.reasons,
         "fee": str(fee),
-        "processed_at": isoformat(processed_at),
+        "processed_at": wire.iso_datetime(processed_at),
     }
     return result, legs
 
@@ -171,6 +216,7 @@ def _claim(transaction_ids: Sequence[UUID | str]) -> list[UUID]:
 
 def _record(rows: list[ReceivedTransaction], outcome: BatchOutcome, *, seconds: float) -> None:
     PROCESSING_BATCH_SECONDS.observe(seconds)
+    PROCESSING_BATCH_SIZE.observe(len(rows))
     for decision, count in outcome.processed.items():
         TRANSACTIONS_PROCESSED.labels(decision=decision).inc(count)
     if outcome.failed:

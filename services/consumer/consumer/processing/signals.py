@@ -41,7 +41,8 @@ def gather_signals(
     horizon = time.time() - 2 * window_seconds  # older members can matter to no one
     pipe = get_redis().pipeline(transaction=False)
     plan: list[tuple[UUID, bool, bool]] = []
-    for tx in transactions:
+    # In the order they happened, so that the n-th from an account in a batch counts n.
+    for tx in sorted(transactions, key=lambda t: (t.occurred_at, t.id)):
         account = velocity_account(tx)
         pair = tx.source and tx.destination
         if account:

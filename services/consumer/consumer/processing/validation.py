@@ -12,10 +12,8 @@ from decimal import Decimal
 from uuid import UUID
 
 from bankflow.money import normalize_currency, normalize_iban, validate_amount
-from consumer.intake.models import ReceivedTransaction, TransactionType
-
-NEEDS_SOURCE = {TransactionType.TRANSFER, TransactionType.PAYMENT, TransactionType.WITHDRAWAL}
-NEEDS_DESTINATION = {TransactionType.TRANSFER, TransactionType.PAYMENT, TransactionType.DEPOSIT}
+from bankflow.wire import account_errors
+from consumer.intake.models import ReceivedTransaction
 
 
 class BusinessRuleViolation(ValueError):
@@ -48,16 +46,13 @@ def validate_transaction(row: ReceivedTransaction) -> ValidTransaction:
             errors.append(f"amount: {exc}")
     source = _account(row.source_account, "source_account", errors)
     destination = _account(row.destination_account, "destination_account", errors)
-    if row.type in NEEDS_SOURCE and not row.source_account:
-        errors.append(f"source_account: required for a {row.type}.")
-    if row.type not in NEEDS_SOURCE and row.source_account:
-        errors.append(f"source_account: a {row.type} has no source account.")
-    if row.type in NEEDS_DESTINATION and not row.destination_account:
-        errors.append(f"destination_account: required for a {row.type}.")
-    if row.type not in NEEDS_DESTINATION and row.destination_account:
-        errors.append(f"destination_account: a {row.type} has no destination account.")
-    if source and source == destination:
-        errors.append("destination_account: must differ from the source account.")
+    # The normalised IBAN where it is valid, so that "DE89 …" and "de89…" count as one.
+    for field, messages in account_errors(
+        row.type,
+        source or row.source_account or None,
+        destination or row.destination_account or None,
+    ).items():
+        errors += [f"{field}: {message}" for message in messages]
     if errors or currency is None or amount is None:
         raise BusinessRuleViolation("; ".join(errors))
     return ValidTransaction(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from bankflow import wire
 from bankflow.logging import outgoing_headers
 from bankflow.webhooks import sign
 
@@ -23,6 +23,7 @@ class Answer:
     status_code: int | None  # None: no answer (connection error, timeout)
     duration_ms: int
     error: str = ""
+    code: str = ""  # an error body's "code"
 
 
 @lru_cache(maxsize=4)
@@ -37,12 +38,8 @@ def session() -> requests.Session:
     return _session(os.getpid())
 
 
-def encode(payload: Any) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-
-
 def post_signed(*, msg_id: str, payload: Any) -> Answer:
-    body = encode(payload)
+    body = wire.encode(payload).decode()
     headers = {**sign(settings.WEBHOOK_SECRET, msg_id=msg_id, body=body), **outgoing_headers()}
     started = time.perf_counter()
     try:
@@ -55,8 +52,19 @@ def post_signed(*, msg_id: str, payload: Any) -> Answer:
         )
     except requests.RequestException as exc:
         return Answer(None, _ms(started), f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT])
-    error = "" if response.ok else response.text[:ERROR_TEXT_LIMIT]
-    return Answer(response.status_code, _ms(started), error)
+    if response.ok:
+        return Answer(response.status_code, _ms(started))
+    return Answer(
+        response.status_code, _ms(started), response.text[:ERROR_TEXT_LIMIT], _code(response)
+    )
+
+
+def _code(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("code", "")) if isinstance(body, dict) else ""
 
 
 def _ms(started: float) -> int:

@@ -13,11 +13,17 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from bankflow import wire
 from bankflow.logging import correlation, current_correlation_id, get_logger
-from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction, Status
-from consumer.metrics import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_ATTEMPTS, WEBHOOKS_DEAD
+from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction
+from consumer.metrics import (
+    WEBHOOK_ATTEMPT_SECONDS,
+    WEBHOOK_ATTEMPTS,
+    WEBHOOK_BATCH_SIZE,
+    WEBHOOKS_DEAD,
+)
 from consumer.utils import chunked
-from consumer.webhooks.client import post_signed
+from consumer.webhooks.client import Answer, post_signed
 from consumer.webhooks.models import (
     DELIVERABLE_STATES,
     MessageState,
@@ -46,17 +52,14 @@ def new_message_id() -> str:
 
 
 def transaction_result(tx: ReceivedTransaction) -> dict[str, Any]:
-    """One entry of a ``transaction.results`` message (docs/pipeline.md)."""
-    entry: dict[str, Any] = {
-        "transaction_id": str(tx.id),
-        "status": tx.status,
-        "correlation_id": tx.correlation_id,  # a string, never null: the receiver wants one
-    }
-    if tx.status == Status.PROCESSED:
-        entry["result"] = tx.result
-    else:
-        entry["reason"] = tx.failure_reason
-    return entry
+    """One entry of a ``transaction.results`` message (``bankflow.wire``)."""
+    return wire.result_item(
+        transaction_id=tx.id,
+        status=tx.status,
+        correlation_id=tx.correlation_id,
+        result=tx.result,
+        reason=tx.failure_reason,
+    )
 
 
 def webhook_messages_create(*, transactions: Sequence[ReceivedTransaction]) -> list[WebhookMessage]:
@@ -71,10 +74,7 @@ def webhook_messages_create(*, transactions: Sequence[ReceivedTransaction]) -> l
     for chunk in chunked(final, MAX_RESULTS_PER_MESSAGE):
         message = WebhookMessage(
             id=new_message_id(),
-            payload={
-                "type": "transaction.results",
-                "results": [transaction_result(t) for t in chunk],
-            },
+            payload=wire.results_message(transaction_result(t) for t in chunk),
             next_attempt_at=now,
             correlation_id=cid,
         )
@@ -82,16 +82,39 @@ def webhook_messages_create(*, transactions: Sequence[ReceivedTransaction]) -> l
         links += [link(webhookmessage_id=message.id, receivedtransaction_id=t.id) for t in chunk]
     WebhookMessage.objects.bulk_create(messages)
     link.objects.bulk_create(links)
+    for message in messages:
+        WEBHOOK_BATCH_SIZE.observe(message.result_count)
     _enqueue_on_commit([m.id for m in messages])
     return messages
 
 
 def webhook_message_deliver(*, message_id: str) -> str | None:
-    """One attempt, with the row locked so that no other worker makes the same one.
+    """One attempt: claim the message, send it outside any database transaction, record it.
 
-    Returns the outcome, or None when there was nothing to do (delivered, dead, not due,
-    or being delivered by another worker right now).
+    The claim is a lease (``next_attempt_at`` moved past the request's timeout), so no other
+    worker or sweep sends it meanwhile and no row lock or connection is held while the
+    producer answers. A worker that dies mid-send leaves the lease to expire and the sweep
+    to send again; the producer dedupes on the webhook-id. Returns the outcome, or None when
+    there was nothing to do (delivered, dead, not due, or claimed by another worker).
     """
+    claimed = _claim_for_delivery(message_id)
+    if claimed is None:
+        return None
+    message, attempts = claimed
+    with correlation(message.correlation_id or None, webhook_id=message.id):
+        answer = post_signed(msg_id=message.id, payload=message.payload)
+        outcome = _record_attempt(message.id, attempts, answer)
+    WEBHOOK_ATTEMPTS.labels(outcome=outcome).inc()
+    WEBHOOK_ATTEMPT_SECONDS.observe(answer.duration_ms / 1000)
+    return outcome
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS) + SWEEP_GRACE
+
+
+def _claim_for_delivery(message_id: str) -> tuple[WebhookMessage, int] | None:
+    now = timezone.now()
     with transaction.atomic():
         message = (
             WebhookMessage.objects.select_for_update(skip_locked=True)
@@ -100,60 +123,63 @@ def webhook_message_deliver(*, message_id: str) -> str | None:
         )
         if message is None:
             return None
-        if message.next_attempt_at and message.next_attempt_at > timezone.now() + DUE_TOLERANCE:
-            return None
-        with correlation(message.correlation_id or None, webhook_id=message.id):
-            outcome, delay, duration_ms = _attempt(message)
-        if outcome == RETRY and delay is not None and delay <= COUNTDOWN_LIMIT_SECONDS:
-            _enqueue_on_commit([message.id], countdown=delay)
-    WEBHOOK_ATTEMPTS.labels(outcome=outcome).inc()
-    WEBHOOK_ATTEMPT_SECONDS.observe(duration_ms / 1000)
-    return outcome
+        if message.next_attempt_at and message.next_attempt_at > now + DUE_TOLERANCE:
+            return None  # not due yet, or leased to another worker
+        message.next_attempt_at = now + _lease()
+        message.save(update_fields=["next_attempt_at", "updated_at"])
+    return message, message.attempts
 
 
-def _attempt(message: WebhookMessage) -> tuple[str, float | None, int]:
-    answer = post_signed(msg_id=message.id, payload=message.payload)
+def _record_attempt(message_id: str, attempts: int, answer: Answer) -> str:
+    """Write the attempt and the message's next state, unless an operator's redelivery
+    took the message over meanwhile (then only the attempt is kept, for the history)."""
     now = timezone.now()
-    outcome = classify(answer.status_code)
-    message.attempts += 1
-    message.last_status_code = answer.status_code
-    message.last_error = answer.error
+    outcome = classify(answer.status_code, answer.code)
     delay = None
-    if outcome == RETRY:
-        delay = retry_delay(
-            message.attempts,
-            settings.WEBHOOK_RETRY_SCHEDULE,
-            jitter=settings.WEBHOOK_RETRY_JITTER,
+    with transaction.atomic():
+        message = WebhookMessage.objects.select_for_update().get(id=message_id)
+        ours = message.state in DELIVERABLE_STATES and message.attempts == attempts
+        if ours:
+            message.attempts += 1
+            message.last_status_code = answer.status_code
+            message.last_error = answer.error
+            if outcome == RETRY:
+                delay = retry_delay(
+                    message.attempts,
+                    settings.WEBHOOK_RETRY_SCHEDULE,
+                    jitter=settings.WEBHOOK_RETRY_JITTER,
+                )
+                if delay is None:
+                    outcome = DEAD  # the schedule is exhausted
+            if outcome == DELIVERED:
+                MESSAGE_STATES.apply(message, MessageState.DELIVERED)
+                message.delivered_at, message.next_attempt_at = now, None
+            elif outcome == RETRY and delay is not None:
+                MESSAGE_STATES.apply(message, MessageState.RETRYING)
+                message.next_attempt_at = now + timedelta(seconds=delay)
+            else:
+                MESSAGE_STATES.apply(message, MessageState.DEAD)
+                message.next_attempt_at = None
+            message.save(
+                update_fields=[
+                    "state",
+                    "attempts",
+                    "last_status_code",
+                    "last_error",
+                    "next_attempt_at",
+                    "delivered_at",
+                    "updated_at",
+                ]
+            )
+            if outcome == RETRY and delay is not None and delay <= COUNTDOWN_LIMIT_SECONDS:
+                _enqueue_on_commit([message.id], countdown=delay)
+        WebhookAttempt.objects.create(
+            message=message,
+            status_code=answer.status_code,
+            outcome=outcome,
+            duration_ms=answer.duration_ms,
+            error=answer.error,
         )
-        if delay is None:
-            outcome = DEAD  # the schedule is exhausted
-    if outcome == DELIVERED:
-        MESSAGE_STATES.apply(message, MessageState.DELIVERED)
-        message.delivered_at, message.next_attempt_at = now, None
-    elif outcome == RETRY and delay is not None:
-        MESSAGE_STATES.apply(message, MessageState.RETRYING)
-        message.next_attempt_at = now + timedelta(seconds=delay)
-    else:
-        MESSAGE_STATES.apply(message, MessageState.DEAD)
-        message.next_attempt_at = None
-    message.save(
-        update_fields=[
-            "state",
-            "attempts",
-            "last_status_code",
-            "last_error",
-            "next_attempt_at",
-            "delivered_at",
-            "updated_at",
-        ]
-    )
-    WebhookAttempt.objects.create(
-        message=message,
-        status_code=answer.status_code,
-        outcome=outcome,
-        duration_ms=answer.duration_ms,
-        error=answer.error,
-    )
     log.log(
         logging.WARNING if outcome == DEAD else logging.INFO,
         f"webhook_{outcome}",
@@ -163,8 +189,9 @@ def _attempt(message: WebhookMessage) -> tuple[str, float | None, int]:
         next_attempt_at=message.next_attempt_at.isoformat() if message.next_attempt_at else None,
         results=message.result_count,
         **({"error": answer.error} if answer.error else {}),
+        **({} if ours else {"superseded": True}),
     )
-    return outcome, delay, answer.duration_ms
+    return outcome
 
 
 def webhook_messages_redeliver(*, message_ids: Iterable[str] = (), dead: bool = False) -> list[str]:

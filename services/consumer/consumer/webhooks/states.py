@@ -1,4 +1,4 @@
-"""The lifecycle of a webhook message, written once.
+"""The lifecycle of a webhook message, written once (``bankflow.statemachine``).
 
 pending -> delivered | retrying | dead; retrying -> delivered | retrying | dead;
 dead | retrying -> pending when an operator redelivers.
@@ -6,18 +6,21 @@ dead | retrying -> pending when an operator redelivers.
 
 from __future__ import annotations
 
-from consumer.statemachine import StateMachine
+from bankflow.statemachine import StateMachine
 from consumer.webhooks.models import MessageState
 
 MESSAGE_STATES = StateMachine(
+    "webhook message",
     field="state",
     transitions={
-        MessageState.PENDING: frozenset(
-            {MessageState.DELIVERED, MessageState.RETRYING, MessageState.DEAD}
-        ),
-        MessageState.RETRYING: frozenset(
-            {MessageState.DELIVERED, MessageState.RETRYING, MessageState.DEAD, MessageState.PENDING}
-        ),
-        MessageState.DEAD: frozenset({MessageState.PENDING}),
+        MessageState.PENDING: {MessageState.DELIVERED, MessageState.RETRYING, MessageState.DEAD},
+        MessageState.RETRYING: {
+            MessageState.DELIVERED,
+            MessageState.RETRYING,
+            MessageState.DEAD,
+            MessageState.PENDING,
+        },
+        MessageState.DEAD: {MessageState.PENDING},
+        MessageState.DELIVERED: set(),
     },
 )

@@ -40,6 +40,7 @@ def test_an_approved_transfer_is_priced_posted_and_reported(django_capture_on_co
     message = WebhookMessage.objects.get()
     assert message.payload == {
         "type": "transaction.results",
+        "version": 1,
         "results": [
             {
                 "transaction_id": str(row.id),

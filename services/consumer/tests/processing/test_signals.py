@@ -75,3 +75,11 @@ def test_one_sided_transactions_have_no_counterparty():
 
 def test_nothing_to_gather_makes_no_round_trip():
     assert gather([]) == {}
+
+
+def test_in_one_batch_the_nth_from_an_account_counts_n_whatever_the_batch_order():
+    batch = [tx(seconds_ago=50 - i) for i in range(5)]  # oldest first
+
+    signals = gather(list(reversed(batch)))  # handed over newest first
+
+    assert [signals[t.id].velocity_count for t in batch] == [1, 2, 3, 4, 5]

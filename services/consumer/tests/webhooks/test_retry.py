@@ -53,3 +53,8 @@ def test_jitter_spreads_the_delay_within_bounds():
 
 def test_no_attempt_yet_has_no_delay():
     assert retry_delay(0, SCHEDULE, jitter=0) is None
+
+
+def test_a_wire_version_the_producer_does_not_know_yet_is_retried_not_dead():
+    assert classify(400, "unsupported_version") == RETRY
+    assert classify(400, "invalid") == DEAD

@@ -6,6 +6,3 @@ class ClientsConfig(AppConfig):
     label = "clients"
     verbose_name = "Clients and API keys"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from producer.clients import schema  # noqa: F401 - registers the OpenAPI extension

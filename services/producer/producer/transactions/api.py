@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.json import strict_constant
@@ -35,6 +37,10 @@ from producer.transactions.serializers import (
     TransactionSerializer,
     TransactionUpdateSerializer,
 )
+
+# One input serializer for every create: its fields are bound once, not deep-copied per
+# request (ListSerializer reuses its child the same way, item after item).
+CREATE_INPUT = TransactionInputSerializer()
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
@@ -125,11 +131,20 @@ class TransactionViewSet(viewsets.ViewSet):
             exc = exceptions.ParseError("The body must be JSON (Content-Type: application/json).")
         return super().handle_exception(exc)
 
-    def _idempotent(self, request: Request, action: Any) -> Response | HttpResponse:
+    def _idempotent(
+        self, request: Request, action: Callable[[], tuple[int, Any]]
+    ) -> Response | HttpResponse:
+        """Run ``action`` (its answer rendered as the API renders any answer), once per
+        Idempotency-Key when the request has one."""
         key = request.headers.get(idempotency.HEADER)
         if key is None:
             status_code, body = action()
             return Response(body, status=status_code)
+
+        def rendered() -> tuple[int, str]:
+            status_code, body = action()
+            return status_code, JSONRenderer().render(body).decode()
+
         if not key.strip() or len(key) > idempotency.MAX_LENGTH:
             raise exceptions.ValidationError({idempotency.HEADER: ["Must be 1 to 255 characters."]})
         answer = idempotency.idempotent(
@@ -138,7 +153,7 @@ class TransactionViewSet(viewsets.ViewSet):
             fingerprint=idempotency.fingerprint(
                 method=request.method or "POST", path=request.path, data=request.data
             ),
-            action=action,
+            action=rendered,
         )
         response = HttpResponse(answer.body, status=answer.status, content_type="application/json")
         if answer.replayed:
@@ -153,13 +168,12 @@ class TransactionViewSet(viewsets.ViewSet):
         examples=[EXAMPLE],
     )
     def create(self, request: Request) -> Response | HttpResponse:
-        serializer = TransactionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = CREATE_INPUT.run_validation(request.data)
 
         def create() -> tuple[int, Any]:
             tx = services.transaction_create(
                 client=request_client(request),
-                data=serializer.validated_data,
+                data=data,
                 correlation_id=request.correlation_id,  # type: ignore[attr-defined]
             )
             return status.HTTP_201_CREATED, TransactionSerializer(tx).data

@@ -20,9 +20,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError
 from django.db import transaction as db
 from django.utils import timezone
-from rest_framework.renderers import JSONRenderer
 
-from bankflow.api import Conflict
+from bankflow.errors import Conflict
 from producer.clients.models import Client
 from producer.transactions.models import IdempotencyKey
 
@@ -33,7 +32,7 @@ MAX_LENGTH = 255
 @dataclass(frozen=True)
 class Answer:
     status: int
-    body: str  # rendered JSON
+    body: str  # the rendered JSON, replayed byte for byte
     replayed: bool
 
 
@@ -47,9 +46,10 @@ def ttl() -> timedelta:
 
 
 def idempotent(
-    *, client: Client, key: str, fingerprint: str, action: Callable[[], tuple[int, Any]]
+    *, client: Client, key: str, fingerprint: str, action: Callable[[], tuple[int, str]]
 ) -> Answer:
-    """Run ``action`` once per (client, key): its (status, body) is stored and replayed."""
+    """Run ``action`` once per (client, key): its (status, rendered body) is stored and
+    replayed."""
     now = timezone.now()
     with db.atomic():
         try:
@@ -67,11 +67,9 @@ def idempotent(
                 return Answer(record.response_status, record.response_body, replayed=True)
             record.fingerprint, record.created_at = fingerprint, now  # expired: start afresh
         status, body = action()
-        record.response_status = status
-        # Rendered as the API renders any answer, so a replay is byte-for-byte the same.
-        record.response_body = JSONRenderer().render(body).decode()
+        record.response_status, record.response_body = status, body
         record.save()
-    return Answer(status, record.response_body, replayed=False)
+    return Answer(status, body, replayed=False)
 
 
 def idempotency_keys_purge() -> int:

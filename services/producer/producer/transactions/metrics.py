@@ -28,7 +28,7 @@ end_to_end_seconds = Histogram(
 dispatch_batch_size = Histogram(
     "bankflow_producer_dispatch_batch_size",
     "Transactions per intake request to the consumer.",
-    buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
 dispatch_requests = Counter(
     "bankflow_producer_dispatch_requests",

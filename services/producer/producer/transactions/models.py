@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bankflow.money import MAX_AMOUNT
+from bankflow.wire import TransactionType
 from producer.clients.models import Client
 
 IBAN_MAX_LENGTH = 34
@@ -20,20 +21,13 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled"
 
 
-class Type(models.TextChoices):
-    TRANSFER = "transfer"
-    PAYMENT = "payment"
-    DEPOSIT = "deposit"
-    WITHDRAWAL = "withdrawal"
-
-
 class Transaction(models.Model):
     """The system of record. Status changes go through ``states`` only."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="transactions")
     reference = models.CharField(max_length=128)
-    type = models.CharField(max_length=16, choices=Type.choices)
+    type = models.CharField(max_length=16, choices=TransactionType.choices)
     # Quantized to the currency's minor units (at most 3) before it is stored.
     amount = models.DecimalField(max_digits=18, decimal_places=3)
     currency = models.CharField(max_length=3)
@@ -63,21 +57,23 @@ class Transaction(models.Model):
                 condition=Q(amount__gt=0) & Q(amount__lte=MAX_AMOUNT), name="tx_amount_range"
             ),
             models.CheckConstraint(condition=Q(status__in=Status.values), name="tx_status_valid"),
-            models.CheckConstraint(condition=Q(type__in=Type.values), name="tx_type_valid"),
+            models.CheckConstraint(
+                condition=Q(type__in=TransactionType.values), name="tx_type_valid"
+            ),
             models.CheckConstraint(
                 condition=(
                     Q(
-                        type__in=[Type.TRANSFER, Type.PAYMENT],
+                        type__in=[TransactionType.TRANSFER, TransactionType.PAYMENT],
                         source_account__isnull=False,
                         destination_account__isnull=False,
                     )
                     | Q(
-                        type=Type.DEPOSIT,
+                        type=TransactionType.DEPOSIT,
                         source_account__isnull=True,
                         destination_account__isnull=False,
                     )
                     | Q(
-                        type=Type.WITHDRAWAL,
+                        type=TransactionType.WITHDRAWAL,
                         source_account__isnull=False,
                         destination_account__isnull=True,
                     )

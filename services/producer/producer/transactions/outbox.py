@@ -9,7 +9,6 @@ rejected the item or every attempt failed. A cancelled transaction's row is ``ca
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
@@ -24,9 +23,10 @@ from django.db import transaction as db
 from django.db.models import F, Q
 from django.utils import timezone
 
+from bankflow import wire
 from bankflow.logging import get_logger, outgoing_headers
 from bankflow.redis import get_redis
-from producer.transactions import metrics, states
+from producer.transactions import metrics
 from producer.transactions.models import (
     ACTIVE_OUTBOX_STATES,
     OutboxMessage,
@@ -34,12 +34,19 @@ from producer.transactions.models import (
     Status,
     Transaction,
 )
-from producer.transactions.serializers import amount_text, iso_datetime
+from producer.transactions.states import (
+    OUTBOX_STATES,
+    TRANSACTION_STATES,
+    fail_locked,
+    record_changes,
+)
 
 log = get_logger("producer.outbox")
 
 KICK_KEY = "bankflow:producer:dispatch-kick"
-KICK_WINDOW_MS = 200
+# The kick outlives its dispatch's linger by this much: long enough for the task to start
+# and release it, short enough that a lost task only delays the next commit's kick.
+KICK_SLACK_MS = 2000
 ERROR_MAX_LENGTH = 500
 _jitter = secrets.SystemRandom()
 
@@ -48,22 +55,26 @@ _jitter = secrets.SystemRandom()
 
 
 def dispatch_kick() -> None:
-    """Enqueue one dispatch task for the commits of a short window, not one per commit.
+    """After a commit: one dispatch for all the commits of the next DISPATCH_LINGER_MS.
 
-    Runs after commit. Any failure (Redis, broker) only delays dispatch until the sweep.
+    The first commit of a window sets the kick and enqueues a dispatch that starts once the
+    linger has passed, so the window's transactions go out in one intake request even when
+    they arrive one by one; a backlog is drained in full batches without waiting (see
+    ``outbox_drain``). Any failure (Redis, broker) only delays dispatch until the sweep.
     """
+    linger_ms = settings.DISPATCH_LINGER_MS
     try:
-        if get_redis().set(KICK_KEY, 1, nx=True, px=KICK_WINDOW_MS):
+        if get_redis().set(KICK_KEY, 1, nx=True, px=linger_ms + KICK_SLACK_MS):
             from producer.transactions.tasks import dispatch_outbox
 
-            dispatch_outbox.delay()
+            dispatch_outbox.apply_async(countdown=max(linger_ms, 0) / 1000)
     except Exception:
         log.warning("dispatch_kick_failed", exc_info=True)
 
 
 def _release_kick() -> None:
     # Called by the dispatcher before each claim: a commit after this point kicks a new
-    # task, and everything committed before it is seen by the claim.
+    # dispatch, and everything committed before it is seen by the claim.
     try:
         get_redis().delete(KICK_KEY)
     except Exception:
@@ -83,29 +94,30 @@ def _session() -> requests.Session:
     return session
 
 
-def intake_item(tx: Transaction) -> dict[str, Any]:
-    return {
-        "id": str(tx.id),
-        "reference": tx.reference,
-        "type": tx.type,
-        "amount": amount_text(tx.amount, tx.currency),
-        "currency": tx.currency,
-        "source_account": tx.source_account,
-        "destination_account": tx.destination_account,
-        "description": tx.description,
-        "created_at": iso_datetime(tx.created_at),
-        "client_id": str(tx.client_id),
-        "correlation_id": tx.correlation_id,
-    }
+def intake_item(tx: Transaction) -> wire.IntakeItem:
+    return wire.intake_item(
+        id=tx.id,
+        reference=tx.reference,
+        type=tx.type,
+        amount=tx.amount,
+        currency=tx.currency,
+        source_account=tx.source_account,
+        destination_account=tx.destination_account,
+        description=tx.description,
+        created_at=tx.created_at,
+        client_id=tx.client_id,
+        correlation_id=tx.correlation_id,
+    )
 
 
-def post_to_consumer(items: list[dict[str, Any]]) -> requests.Response:
+def post_to_consumer(items: list[wire.IntakeItem]) -> requests.Response:
     return _session().post(
         f"{settings.CONSUMER_URL.rstrip('/')}/api/v1/transactions/",
-        data=json.dumps(items),
+        data=wire.encode(items),
         headers={
             "Authorization": f"Bearer {settings.CONSUMER_API_TOKEN}",
             "Content-Type": "application/json",
+            wire.VERSION_HEADER: str(wire.VERSION),
             **outgoing_headers(),
         },
         timeout=settings.DISPATCH_HTTP_TIMEOUT_SECONDS,
@@ -133,8 +145,9 @@ def outbox_claim(*, batch_size: int) -> list[OutboxMessage]:
         )
         if not ids:
             return []
-        OutboxMessage.objects.filter(id__in=ids).update(
-            state=OutboxState.IN_FLIGHT,
+        OUTBOX_STATES.update(
+            OutboxMessage.objects.filter(id__in=ids),
+            OutboxState.IN_FLIGHT,
             claimed_until=now + timedelta(seconds=settings.DISPATCH_STUCK_AFTER_SECONDS),
             attempts=F("attempts") + 1,
         )
@@ -164,21 +177,18 @@ def _settle_accepted(messages: Sequence[OutboxMessage]) -> None:
     now = timezone.now()
     with db.atomic():
         # Only rows still pending: a result may have overtaken us.
-        moved = [
-            tx
-            for tx in _lock_transactions(messages)
-            if states.can_transition(tx.status, Status.DISPATCHED)
-        ]
-        Transaction.objects.filter(id__in=[tx.id for tx in moved]).update(
+        moved = TRANSACTION_STATES.apply_many(_lock_transactions(messages), Status.DISPATCHED)
+        Transaction.objects.filter(id__in=[tx.id for tx, _ in moved]).update(
             status=Status.DISPATCHED, updated_at=now
         )
-        OutboxMessage.objects.filter(
-            id__in=[m.id for m in messages], state__in=ACTIVE_OUTBOX_STATES
-        ).update(state=OutboxState.SENT, sent_at=now, claimed_until=None, last_error="")
-        previous = {tx.id: tx.status for tx in moved}
-        for tx in moved:
-            tx.status = Status.DISPATCHED
-        db.on_commit(lambda: states.record_changes([(tx, previous[tx.id]) for tx in moved]))
+        OUTBOX_STATES.update(
+            OutboxMessage.objects.filter(id__in=[m.id for m in messages]),
+            OutboxState.SENT,
+            sent_at=now,
+            claimed_until=None,
+            last_error="",
+        )
+        db.on_commit(lambda: record_changes(moved))
     metrics.transactions_dispatched.inc(len(moved))
 
 
@@ -210,14 +220,20 @@ def _settle_rejected(messages: Sequence[OutboxMessage], body: Any) -> None:
             if message.id not in reasons:
                 continue
             reason = f"rejected by the consumer: {reasons[message.id]}"[:ERROR_MAX_LENGTH]
-            changed += states.fail_locked([locked[message.transaction_id]], reason=reason, now=now)
-            OutboxMessage.objects.filter(id=message.id).update(
-                state=OutboxState.FAILED, claimed_until=None, last_error=reason
+            changed += fail_locked([locked[message.transaction_id]], reason=reason, now=now)
+            OUTBOX_STATES.update(
+                OutboxMessage.objects.filter(id=message.id),
+                OutboxState.FAILED,
+                claimed_until=None,
+                last_error=reason,
             )
-        OutboxMessage.objects.filter(
-            id__in=[m.id for m in messages if m.id not in reasons], state=OutboxState.IN_FLIGHT
-        ).update(state=OutboxState.PENDING, available_at=now, claimed_until=None)
-        db.on_commit(lambda: states.record_changes(changed))
+        OUTBOX_STATES.update(
+            OutboxMessage.objects.filter(id__in=[m.id for m in messages if m.id not in reasons]),
+            OutboxState.PENDING,
+            available_at=now,
+            claimed_until=None,
+        )
+        db.on_commit(lambda: record_changes(changed))
 
 
 def _settle_error(messages: Sequence[OutboxMessage], error: str) -> None:
@@ -235,22 +251,26 @@ def _settle_error(messages: Sequence[OutboxMessage], error: str) -> None:
         if exhausted:
             locked = {tx.id: tx for tx in _lock_transactions(exhausted)}
             reason = f"consumer unreachable after {max_attempts} attempts ({error})"
-            changed = states.fail_locked(
+            changed = fail_locked(
                 [locked[m.transaction_id] for m in exhausted],
                 reason=reason[:ERROR_MAX_LENGTH],
                 now=now,
             )
-            OutboxMessage.objects.filter(
-                id__in=[m.id for m in exhausted], state=OutboxState.IN_FLIGHT
-            ).update(state=OutboxState.FAILED, claimed_until=None, last_error=error)
+            OUTBOX_STATES.update(
+                OutboxMessage.objects.filter(id__in=[m.id for m in exhausted]),
+                OutboxState.FAILED,
+                claimed_until=None,
+                last_error=error,
+            )
         for attempts, ids in by_attempts.items():
-            OutboxMessage.objects.filter(id__in=ids, state=OutboxState.IN_FLIGHT).update(
-                state=OutboxState.PENDING,
+            OUTBOX_STATES.update(
+                OutboxMessage.objects.filter(id__in=ids),
+                OutboxState.PENDING,
                 available_at=now + timedelta(seconds=backoff_seconds(attempts)),
                 claimed_until=None,
                 last_error=error,
             )
-        db.on_commit(lambda: states.record_changes(changed))
+        db.on_commit(lambda: record_changes(changed))
     log.warning("dispatch_failed", error=error, batch=len(messages), exhausted=len(exhausted))
 
 
@@ -269,24 +289,36 @@ def outbox_dispatch_batch(*, batch_size: int) -> int:
     if 200 <= response.status_code < 300:
         metrics.dispatch_requests.labels(outcome="accepted").inc()
         _settle_accepted(messages)
-    elif response.status_code == 400:
+    elif response.status_code == 400 and not _unsupported_version(body := _json(response)):
         metrics.dispatch_requests.labels(outcome="rejected").inc()
-        try:
-            body = response.json()
-        except ValueError:
-            body = response.text[:ERROR_MAX_LENGTH]
         log.warning("dispatch_rejected", batch=len(messages), errors=body)
         _settle_rejected(messages, body)
-    else:  # 401/403 (misconfigured token), 429, 5xx: transient as far as we can tell
+    else:  # 401/403 (misconfigured token), 429, 5xx, a wire version the consumer does not
+        # know yet: transient as far as we can tell
         metrics.dispatch_requests.labels(outcome="error").inc()
         _settle_error(messages, f"HTTP {response.status_code}")
     return len(messages)
 
 
-def outbox_drain(*, batch_size: int, budget_seconds: float) -> tuple[int, bool]:
-    """Dispatch batches until nothing is due or the time budget is spent.
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:ERROR_MAX_LENGTH]
 
-    Returns (rows claimed, more may be due) so that the task can hand over to a new run.
+
+def _unsupported_version(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("code") == wire.UnsupportedVersion.code
+
+
+def outbox_drain(*, batch_size: int, budget_seconds: float) -> tuple[int, bool]:
+    """Dispatch full batches while there is a backlog, then the last partial one, and stop.
+
+    A batch closes on size (a full claim) or on the linger (the partial claim of a kicked
+    dispatch), so batches grow by themselves under load and hold at low load: once caught
+    up, the commits that arrived during the last send have kicked the next, lingering
+    dispatch. Returns (rows claimed, more may be due) so that the task can hand over to a
+    new run when its time budget is spent.
     """
     deadline = time.monotonic() + budget_seconds
     total = 0
@@ -294,7 +326,7 @@ def outbox_drain(*, batch_size: int, budget_seconds: float) -> tuple[int, bool]:
         _release_kick()
         claimed = outbox_dispatch_batch(batch_size=batch_size)
         total += claimed
-        if claimed == 0:
+        if claimed < batch_size:
             return total, False
         if time.monotonic() >= deadline:
             return total, True

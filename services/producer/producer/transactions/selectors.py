@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
+from bankflow.errors import NotFound
 from producer.clients.models import Client
 from producer.transactions.models import Transaction
 
@@ -41,5 +41,5 @@ def transaction_list(
 def transaction_get(*, client: Client, transaction_id: uuid.UUID) -> Transaction:
     tx = Transaction.objects.filter(client=client, id=transaction_id).first()
     if tx is None:
-        raise Http404("No such transaction.")
+        raise NotFound("No such transaction.")
     return tx

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from bankflow import money
+from bankflow import money, wire
 from bankflow.api import StrictFieldsMixin
-from producer.transactions.models import Status, Transaction, Type
+from bankflow.wire import TransactionType
+from producer.transactions.models import Status, Transaction
 
 BULK_MAX_ITEMS = 1000
 LIST_MAX_LIMIT = 500
 LIST_DEFAULT_LIMIT = 50
-
-NEEDS_SOURCE = {Type.TRANSFER, Type.PAYMENT, Type.WITHDRAWAL}
-NEEDS_DESTINATION = {Type.TRANSFER, Type.PAYMENT, Type.DEPOSIT}
 
 
 @extend_schema_field(
@@ -65,7 +62,7 @@ class IbanField(serializers.CharField):
 
 class TransactionInputSerializer(StrictFieldsMixin, serializers.Serializer):
     reference = serializers.CharField(max_length=128)
-    type = serializers.ChoiceField(choices=Type.choices)
+    type = serializers.ChoiceField(choices=TransactionType.choices)
     amount = AmountField()
     currency = CurrencyField()
     source_account = IbanField()
@@ -80,20 +77,13 @@ class TransactionInputSerializer(StrictFieldsMixin, serializers.Serializer):
             attrs["amount"] = money.validate_amount(attrs["amount"], attrs["currency"])
         except ValueError as exc:
             errors["amount"] = [str(exc)]
-        kind = attrs["type"]
-        for field, needed in (
-            ("source_account", kind in NEEDS_SOURCE),
-            ("destination_account", kind in NEEDS_DESTINATION),
-        ):
-            present = attrs.get(field) is not None
-            if needed and not present:
-                errors[field] = [f"This field is required for a {kind}."]
-            elif present and not needed:
-                errors[field] = [f"Must be absent or null for a {kind}."]
-            attrs.setdefault(field, None)
-        source, destination = attrs["source_account"], attrs["destination_account"]
-        if source is not None and source == destination:
-            errors.setdefault("destination_account", []).append("Must differ from source_account.")
+        attrs.setdefault("source_account", None)
+        attrs.setdefault("destination_account", None)
+        errors.update(
+            wire.account_errors(
+                attrs["type"], attrs["source_account"], attrs["destination_account"]
+            )
+        )
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -126,16 +116,6 @@ class TransactionUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
                 {"non_field_errors": ["Send reference and/or description."]}
             )
         return attrs
-
-
-def iso_datetime(value: datetime) -> str:
-    text = value.astimezone(UTC).isoformat()
-    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
-
-
-def amount_text(amount: Decimal, currency: str) -> str:
-    """The stored amount with exactly the currency's minor units ("125.50", "100", "1.250")."""
-    return f"{money.round_money(amount, currency):f}"
 
 
 class TransactionSerializer(serializers.ModelSerializer):
@@ -173,7 +153,7 @@ class TransactionSerializer(serializers.ModelSerializer):
             "id": str(instance.id),
             "reference": instance.reference,
             "type": instance.type,
-            "amount": amount_text(instance.amount, instance.currency),
+            "amount": wire.amount_text(instance.amount, instance.currency),
             "currency": instance.currency,
             "source_account": instance.source_account,
             "destination_account": instance.destination_account,
@@ -181,8 +161,8 @@ class TransactionSerializer(serializers.ModelSerializer):
             "status": instance.status,
             "result": instance.result,
             "failure_reason": instance.failure_reason or None,
-            "created_at": iso_datetime(instance.created_at),
-            "updated_at": iso_datetime(instance.updated_at),
+            "created_at": wire.iso_datetime(instance.created_at),
+            "updated_at": wire.iso_datetime(instance.updated_at),
         }
 
 
@@ -190,50 +170,11 @@ class TransactionFilterSerializer(serializers.Serializer):
     """Query parameters of the list; bad values answer 400 naming the parameter."""
 
     status = serializers.ChoiceField(choices=Status.choices, required=False)
-    type = serializers.ChoiceField(choices=Type.choices, required=False)
+    type = serializers.ChoiceField(choices=TransactionType.choices, required=False)
     currency = CurrencyField(required=False)
     account = IbanField(allow_null=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
     limit = serializers.IntegerField(
         required=False, min_value=1, max_value=LIST_MAX_LIMIT, default=LIST_DEFAULT_LIMIT
-    )
-
-
-class ResultField(serializers.JSONField):
-    """The consumer's result object; checked for shape, stored as sent."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError("Expected an object.")
-        body = ResultBodySerializer(data=data)
-        body.is_valid(raise_exception=True)
-        return data
-
-
-class ResultBodySerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=["approved", "declined", "review"])
-    risk_score = serializers.IntegerField(min_value=0, max_value=100)
-    reasons = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False)
-    fee = serializers.DecimalField(max_digits=18, decimal_places=3, required=False)
-    processed_at = serializers.DateTimeField(required=False)
-
-
-class WebhookResultSerializer(serializers.Serializer):
-    transaction_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=[Status.PROCESSED, Status.FAILED])
-    result = ResultField(required=False, allow_null=True)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
-    correlation_id = serializers.CharField(required=False, allow_blank=True, max_length=128)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["status"] == Status.PROCESSED and not attrs.get("result"):
-            raise serializers.ValidationError({"result": ["Required for a processed result."]})
-        return attrs
-
-
-class WebhookPayloadSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["transaction.results"])
-    results = serializers.ListField(
-        child=WebhookResultSerializer(), min_length=1, max_length=BULK_MAX_ITEMS
     )

@@ -1,8 +1,9 @@
-"""The transaction state machine: the one place that says which status may follow which.
+"""The producer's two lifecycles, each written once (``bankflow.statemachine``).
 
-Every change of status asks ``can_transition`` / ``check_transition`` on the locked row; a row
-whose status cannot take the change is left alone. ``record_changes`` logs (one event per
-change, with the transaction's correlation id) and counts them once committed.
+Every change of a transaction's status or an outbox row's state goes through these tables,
+on locked rows or in one UPDATE that only moves rows whose state allows it.
+``record_changes`` logs (one event per change, with the transaction's correlation id) and
+counts them once committed.
 """
 
 from __future__ import annotations
@@ -11,40 +12,47 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bankflow.logging import get_logger
+from bankflow.statemachine import StateMachine
 from producer.transactions import metrics
-from producer.transactions.models import Status, Transaction
+from producer.transactions.models import OutboxState, Status, Transaction
 
 log = get_logger("producer.transactions")
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    # A result may overtake the dispatcher's bookkeeping: pending -> processed|failed.
-    Status.PENDING: frozenset(
-        {Status.DISPATCHED, Status.CANCELLED, Status.PROCESSED, Status.FAILED}
-    ),
-    Status.DISPATCHED: frozenset({Status.PROCESSED, Status.FAILED}),
-    Status.FAILED: frozenset({Status.PENDING}),  # retry
-    Status.PROCESSED: frozenset(),
-    Status.CANCELLED: frozenset(),
-}
+TRANSACTION_STATES = StateMachine(
+    "transaction",
+    field="status",
+    transitions={
+        # A result may overtake the dispatcher's bookkeeping: pending -> processed|failed.
+        Status.PENDING: {Status.DISPATCHED, Status.CANCELLED, Status.PROCESSED, Status.FAILED},
+        Status.DISPATCHED: {Status.PROCESSED, Status.FAILED},
+        Status.FAILED: {Status.PENDING},  # retry
+        Status.PROCESSED: set(),
+        Status.CANCELLED: set(),
+    },
+)
 
-# A result from the consumer is never applied on top of these.
+# A result from the consumer is never applied on top of these (failed only moves by retry).
 FINAL = frozenset({Status.PROCESSED, Status.FAILED, Status.CANCELLED})
 
-
-class InvalidTransition(Exception):
-    def __init__(self, current: str, target: str) -> None:
-        super().__init__(f"A {current} transaction cannot become {target}.")
-        self.current = current
-        self.target = target
-
-
-def can_transition(current: str, target: str) -> bool:
-    return target in TRANSITIONS.get(current, frozenset())
-
-
-def check_transition(current: str, target: str) -> None:
-    if not can_transition(current, target):
-        raise InvalidTransition(current, target)
+OUTBOX_STATES = StateMachine(
+    "outbox message",
+    field="state",
+    transitions={
+        # claimed by a dispatcher; cancelled with its transaction; sent when a 2xx overtook
+        # an expired claim's retry bookkeeping
+        OutboxState.PENDING: {OutboxState.IN_FLIGHT, OutboxState.CANCELLED, OutboxState.SENT},
+        # settled: accepted, backed off, failed; or claimed again once its claim expired
+        OutboxState.IN_FLIGHT: {
+            OutboxState.SENT,
+            OutboxState.PENDING,
+            OutboxState.FAILED,
+            OutboxState.IN_FLIGHT,
+        },
+        OutboxState.SENT: set(),
+        OutboxState.FAILED: set(),  # a retry writes a new row
+        OutboxState.CANCELLED: set(),
+    },
+)
 
 
 def _log_change(tx: Transaction, previous: str) -> None:
@@ -72,11 +80,9 @@ def fail_locked(
     transactions: Iterable[Transaction], *, reason: str, now: datetime
 ) -> list[tuple[Transaction, str]]:
     """Mark already-locked transactions failed where the state machine allows it."""
-    changed: list[tuple[Transaction, str]] = []
-    for tx in transactions:
-        if can_transition(tx.status, Status.FAILED):
-            changed.append((tx, tx.status))
-            tx.status, tx.failure_reason, tx.updated_at = Status.FAILED, reason, now
+    changed = TRANSACTION_STATES.apply_many(transactions, Status.FAILED)
+    for tx, _previous in changed:
+        tx.failure_reason, tx.updated_at = reason, now
     Transaction.objects.bulk_update(
         [tx for tx, _ in changed], ["status", "failure_reason", "updated_at"]
     )

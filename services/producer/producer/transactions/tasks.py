@@ -40,7 +40,9 @@ def sweep_outbox() -> bool:
     return due
 
 
-@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+# Within the default limits (CELERY_TASK_TIME_LIMIT): the worker's termination grace period
+# covers the longest task on it, and a 300 s purge outlived a 180 s grace (tests/deploy).
+@shared_task(acks_late=True, soft_time_limit=100, time_limit=120)
 def purge_idempotency_keys() -> dict[str, int]:
     """Beat, hourly: forget expired Idempotency-Keys and old webhook receipts."""
     keys = idempotency_keys_purge()

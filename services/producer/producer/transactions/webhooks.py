@@ -13,10 +13,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bankflow import webhooks
+from bankflow import webhooks, wire
+from bankflow.api import application_error_response, wire_schema
 from bankflow.logging import get_logger
 from producer.transactions import metrics
-from producer.transactions.serializers import WebhookPayloadSerializer
 from producer.transactions.services import webhook_receive
 
 log = get_logger("producer.webhooks")
@@ -43,7 +43,7 @@ class ConsumerWebhookView(APIView):
 
     @extend_schema(
         summary="Results from the consumer (signed per Standard Webhooks)",
-        request=WebhookPayloadSerializer,
+        request=wire_schema(wire.ResultsMessage),
         parameters=[
             OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)
             for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
@@ -73,11 +73,13 @@ class ConsumerWebhookView(APIView):
         msg_id = request.headers["webhook-id"]
         if len(msg_id) > MSG_ID_MAX_LENGTH:
             return self._refuse(400, "invalid", {"webhook-id": ["At most 255 characters."]})
-        serializer = WebhookPayloadSerializer(data=payload)
-        if not serializer.is_valid():
-            log.warning("webhook_invalid", msg_id=msg_id, errors=serializer.errors)
-            return self._refuse(400, "invalid", serializer.errors)
-        answer = webhook_receive(msg_id=msg_id, results=serializer.validated_data["results"])
+        try:
+            message = wire.read_results(payload)
+        except (wire.WireError, wire.UnsupportedVersion) as exc:
+            log.warning("webhook_invalid", msg_id=msg_id, error=str(exc))
+            metrics.webhooks_received.labels(outcome="invalid").inc()
+            return application_error_response(exc)
+        answer = webhook_receive(msg_id=msg_id, results=message["results"])
         metrics.webhooks_received.labels(
             outcome="duplicate" if answer.get("duplicate") else "applied"
         ).inc()

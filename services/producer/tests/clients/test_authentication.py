@@ -73,3 +73,31 @@ def test_a_rotated_key_and_the_old_one_both_work_until_revoked(api, client):
     api_key_revoke(api_key=old)
     assert api.get(URL).status_code == 401
     assert client.get(URL, HTTP_AUTHORIZATION=f"Bearer {new_key}").status_code == 200
+
+
+def test_a_known_key_costs_no_query_within_the_cache_window(api, django_assert_num_queries):
+    assert api.get(URL + "?limit=1").status_code == 200  # looked up once, then remembered
+    from producer.clients.services import api_key_authenticate
+
+    with django_assert_num_queries(0):
+        assert api_key_authenticate(raw_key=api.key) is not None
+
+
+def test_a_revocation_elsewhere_takes_effect_within_the_cache_window(api, settings, time_machine):
+    # Given a key this process has just seen, and a cache window of 10 s
+    settings.API_KEY_CACHE_SECONDS = 10
+    time_machine.move_to(timezone.now(), tick=False)
+    assert api.get(URL).status_code == 200
+    # When another process revokes it (a plain UPDATE: this process's memory is not told)
+    ApiKey.objects.filter(client=api.tenant).update(revoked_at=timezone.now())
+    # Then it still works until the window has passed, and never after
+    time_machine.shift(9)
+    assert api.get(URL).status_code == 200
+    time_machine.shift(2)
+    assert api.get(URL).status_code == 401
+
+
+def test_revoking_in_this_process_takes_effect_at_once(api):
+    assert api.get(URL).status_code == 200
+    api_key_revoke(api_key=ApiKey.objects.get(client=api.tenant))
+    assert api.get(URL).status_code == 401

@@ -3,7 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from producer.transactions.models import Status, Type
+from bankflow.wire import TransactionType
+from producer.transactions.models import Status
 from tests.factories import DE, GB, TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,10 @@ def test_filters(api, query, matches):
         "plain": TransactionFactory(client=api.tenant),
         "failed": TransactionFactory(client=api.tenant, status=Status.FAILED),
         "deposit": TransactionFactory(
-            client=api.tenant, type=Type.DEPOSIT, source_account=None, destination_account=GB
+            client=api.tenant,
+            type=TransactionType.DEPOSIT,
+            source_account=None,
+            destination_account=GB,
         ),
         "gbp": TransactionFactory(client=api.tenant, currency="GBP", destination_account=GB),
     }

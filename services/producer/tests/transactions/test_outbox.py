@@ -148,6 +148,27 @@ def test_a_400_without_item_indexes_fails_the_whole_batch(tenant):
     assert {m.transaction.status for m in fresh(messages)} == {Status.FAILED}
 
 
+@responses.activate
+def test_a_wire_version_the_consumer_does_not_know_yet_backs_off_instead_of_failing(tenant):
+    messages = rows(tenant, 2)
+    responses.post(
+        INTAKE_URL, status=400, json={"detail": "Wire version …", "code": "unsupported_version"}
+    )
+    outbox_dispatch_batch(batch_size=10)
+    for message in fresh(messages):
+        assert message.transaction.status == Status.PENDING
+        assert message.state == OutboxState.PENDING
+        assert message.available_at > timezone.now()
+
+
+def test_the_intake_request_says_its_wire_version(tenant):
+    with responses.RequestsMock() as mock:
+        mock.post(INTAKE_URL, status=202, json={})
+        rows(tenant, 1)
+        outbox_dispatch_batch(batch_size=10)
+        assert mock.calls[0].request.headers["Bankflow-Wire-Version"] == "1"
+
+
 @pytest.mark.parametrize(
     "failure",
     [
@@ -245,6 +266,23 @@ def test_the_kick_enqueues_once_per_window_and_again_after_the_dispatcher_releas
     assert len(kicks) == 2
 
 
+def test_the_kicked_dispatch_lingers_so_one_batch_carries_the_window(kicks, settings):
+    settings.DISPATCH_LINGER_MS = 150
+    dispatch_kick()
+    assert kicks == [((), {"countdown": 0.15})]
+
+
+@responses.activate
+def test_once_caught_up_the_drain_stops_after_the_partial_batch(tenant):
+    # A partial claim means the backlog is gone: the next commits kick a lingering dispatch
+    # instead of being sent one by one as they arrive.
+    rows(tenant, 3)
+    responses.post(INTAKE_URL, status=202, json={})
+    assert outbox_drain(batch_size=10, budget_seconds=30) == (3, False)
+    rows(tenant, 1)  # committed while the last batch was in flight
+    assert len(responses.calls) == 1
+
+
 def test_a_broken_kick_never_breaks_the_request(monkeypatch):
     def boom():
         raise ConnectionError("redis down")
@@ -259,7 +297,7 @@ def race_claim_against_cancel(tenant) -> tuple[bool, bool]:
 
     from django.db import connections
 
-    from bankflow.api import Conflict
+    from bankflow.errors import Conflict
     from producer.transactions.outbox import outbox_claim
 
     (message,) = rows(tenant, 1)

@@ -9,7 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from bankflow.logging import new_correlation_id
 from producer.clients.services import client_get_or_create
 from producer.transactions.generator import Generator
-from producer.transactions.services import TransactionInput, transaction_bulk_create
+from producer.transactions.inputs import TransactionInput
+from producer.transactions.services import transaction_bulk_create
 
 CHUNK = 1000
 TICK_SECONDS = 0.1

@@ -2,37 +2,53 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bankflow import wire
+from bankflow.api import wire_schema
+from bankflow.errors import Invalid, NotFound
 from bankflow.money import normalize_iban
-from consumer.intake.selectors import transaction_detail
-from consumer.intake.serializers import (
+from consumer.api.serializers import (
     AccountBalancesSerializer,
     IntakeAnswerSerializer,
-    IntakeItemSerializer,
     TransactionDetailSerializer,
-    validate_intake,
 )
-from consumer.intake.services import transactions_receive
 from consumer.ledger.selectors import account_balances
+from consumer.processing.selectors import transaction_detail
+from consumer.processing.services import transactions_receive
 
 
 class TransactionIntakeView(APIView):
+    # The wire body is read as bytes and decoded once by bankflow.wire (no DRF parser).
+    parser_classes: list[Any] = []
+
     @extend_schema(
-        request=IntakeItemSerializer(many=True),
+        request=wire_schema(list[wire.IntakeItem]),
         responses={202: IntakeAnswerSerializer},
+        parameters=[
+            OpenApiParameter(
+                wire.VERSION_HEADER,
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                description="The intake body's wire version (absent: 1).",
+            )
+        ],
         description="One transaction or a list of 1-1000, with the producer's ids. An id "
         "already received answers 202 again (listed in duplicates) and is not processed "
-        "twice; if its result is final it is sent again in a new webhook message.",
+        "twice; if its result is final it is sent again in a new webhook message. Unknown "
+        "fields are ignored; an unknown wire version is a 400 with code unsupported_version.",
     )
     def post(self, request: Request) -> Response:
-        outcome = transactions_receive(items=validate_intake(request.data))
+        wire.check_version(request.headers.get(wire.VERSION_HEADER))
+        outcome = transactions_receive(items=wire.decode_intake(request.body))
         body = {"accepted": outcome.accepted, "duplicates": outcome.duplicates}
         return Response(IntakeAnswerSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
@@ -41,12 +57,10 @@ class TransactionDetailView(APIView):
     @extend_schema(responses={200: TransactionDetailSerializer})
     def get(self, request: Request, transaction_id: str) -> Response:
         try:
-            detail = transaction_detail(transaction_id=UUID(transaction_id))
+            tx_id = UUID(transaction_id)
         except ValueError:
-            detail = None
-        if detail is None:
-            raise exceptions.NotFound("No such transaction.")
-        return Response(TransactionDetailSerializer(detail).data)
+            raise NotFound("No such transaction.") from None
+        return Response(TransactionDetailSerializer(transaction_detail(transaction_id=tx_id)).data)
 
 
 class AccountBalancesView(APIView):
@@ -60,9 +74,9 @@ class AccountBalancesView(APIView):
         try:
             code = normalize_iban(iban)
         except ValueError as exc:
-            raise serializers.ValidationError({"iban": [str(exc)]}) from None
+            raise Invalid({"iban": [str(exc)]}) from None
         balances = account_balances(code=code)
         if balances is None:
-            raise exceptions.NotFound("No ledger account for this IBAN.")
+            raise NotFound("No ledger account for this IBAN.")
         body = {"iban": code, "balances": {c: str(v) for c, v in balances.items()}}
         return Response(AccountBalancesSerializer(body).data)

@@ -1,18 +1,19 @@
-"""Reads for the intake API."""
+"""Reads of the pipeline: a transaction as it stands, with its latest webhook message."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
+from bankflow.errors import NotFound
 from consumer.intake.models import ReceivedTransaction
 from consumer.webhooks.selectors import latest_message_for
 
 
-def transaction_detail(*, transaction_id: UUID) -> dict[str, Any] | None:
+def transaction_detail(*, transaction_id: UUID) -> dict[str, Any]:
     tx = ReceivedTransaction.objects.filter(id=transaction_id).first()
     if tx is None:
-        return None
+        raise NotFound("No such transaction.")
     message = latest_message_for(transaction=tx)
     return {
         "id": tx.id,

@@ -1,13 +1,26 @@
 # syntax=docker/dockerfile:1.7
-# The consumer image: one image for every process (web, worker, beat, migrate).
-# Build from the repository root:  docker build -f services/consumer/Dockerfile .
-#   web      (default)  gunicorn -c /app/services/consumer/gunicorn.conf.py
-#   worker              celery --quiet -A consumer worker --without-mingle --without-gossip -n consumer@%h
-#   beat                celery -A consumer beat -s /tmp/celerybeat-schedule
-#   migrate             consumer migrate --noinput
+# One Dockerfile, both images: one image per service, and in it every process of that
+# service (web, worker, beat, migrate). Build from the repository root:
+#
+#   docker build --build-arg SERVICE=producer -t bankflow-producer .
+#   docker build --build-arg SERVICE=consumer -t bankflow-consumer .
+#
+# The processes (the charts run exactly these; docs/kubernetes.md):
+#   web      (default)  gunicorn -c gunicorn.conf.py       (= /app/services/$SERVICE/gunicorn.conf.py)
+#   worker              celery --quiet -A $SERVICE worker --without-mingle --without-gossip -n $SERVICE@%h
+#   beat                celery --quiet -A $SERVICE beat -s /tmp/celerybeat-schedule
+#   migrate             $SERVICE migrate --noinput
+#   wait                python -m bankflow.wait database broker   (bounded wait for the backing services)
+# Ports: producer web 8000, worker metrics 9100; consumer web 8001, worker metrics 9101
+# (PORT and METRICS_PORT override them; the charts set both).
+#
+# Only the runtime dependencies are installed (`uv sync --no-dev`): the embedded local
+# stand-ins (fakeredis) and the test and lint tools live in the dev group and never reach
+# an image (tests/deploy checks the lock for it).
 
 # ---- build: resolve the locked environment with uv ------------------------------------
 FROM python:3.11.13-slim-bookworm AS build
+ARG SERVICE
 
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /uvx /bin/
 
@@ -21,6 +34,9 @@ ENV UV_COMPILE_BYTECODE=1 \
 
 WORKDIR /src
 
+# Refuse anything but the two services before spending time on a build.
+RUN case "${SERVICE}" in producer|consumer) ;; *) echo "SERVICE must be producer or consumer, not '${SERVICE}'" >&2; exit 1;; esac
+
 # Third-party dependencies first: this layer changes only with the lock or a manifest.
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
@@ -28,12 +44,12 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=libs/bankflow/pyproject.toml,target=libs/bankflow/pyproject.toml \
     --mount=type=bind,source=services/producer/pyproject.toml,target=services/producer/pyproject.toml \
     --mount=type=bind,source=services/consumer/pyproject.toml,target=services/consumer/pyproject.toml \
-    uv sync --locked --no-dev --no-install-workspace --package bankflow-consumer
+    uv sync --locked --no-dev --no-install-workspace --package "bankflow-${SERVICE}"
 
 # Then the workspace packages themselves, installed as wheels (no editable paths to /src).
 COPY . /src
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --no-editable --package bankflow-consumer
+    uv sync --locked --no-dev --no-editable --package "bankflow-${SERVICE}"
 
 # Static files for WhiteNoise, collected without any secret: local mode, a throwaway data
 # dir, and the manifest storage production serves from (DJANGO_STATIC_MANIFEST).
@@ -41,11 +57,12 @@ RUN BANKFLOW_ENV=local \
     BANKFLOW_LOCAL_DIR=/tmp/build \
     DJANGO_STATIC_MANIFEST=true \
     DJANGO_STATIC_ROOT=/app/static \
-    /app/.venv/bin/consumer collectstatic --noinput --verbosity 0 \
+    "/app/.venv/bin/${SERVICE}" collectstatic --noinput --verbosity 0 \
     && rm -rf /tmp/build
 
 # ---- runtime -----------------------------------------------------------------------------
 FROM python:3.11.13-slim-bookworm AS runtime
+ARG SERVICE
 
 # A fixed, unprivileged identity that the chart's securityContext names (runAsUser 10001).
 RUN groupadd --system --gid 10001 bankflow \
@@ -55,7 +72,7 @@ RUN groupadd --system --gid 10001 bankflow \
 # Code and static files stay owned by root: the process can read them, never change them.
 COPY --from=build /app/.venv /app/.venv
 COPY --from=build /app/static /app/static
-COPY services/consumer/gunicorn.conf.py /app/services/consumer/gunicorn.conf.py
+COPY services/${SERVICE}/gunicorn.conf.py /app/services/${SERVICE}/gunicorn.conf.py
 
 # Everything that writes goes to /tmp (an emptyDir in the pod): bytecode is precompiled,
 # HOME points there, gunicorn's heartbeat files and Celery beat's schedule live there.
@@ -65,17 +82,14 @@ ENV PATH=/app/.venv/bin:$PATH \
     HOME=/tmp \
     TMPDIR=/tmp \
     BANKFLOW_ENV=production \
-    DJANGO_SETTINGS_MODULE=consumer.settings \
+    BANKFLOW_SERVICE=${SERVICE} \
+    DJANGO_SETTINGS_MODULE=${SERVICE}.settings \
     DJANGO_STATIC_ROOT=/app/static \
     GUNICORN_WORKER_TMP_DIR=/tmp \
-    CELERY_HEARTBEAT_FILE=/tmp/celery-heartbeat \
-    PORT=8001 \
-    METRICS_PORT=9101
+    CELERY_HEARTBEAT_FILE=/tmp/celery-heartbeat
 
-WORKDIR /app
+# The service's own folder, so that the default command finds its gunicorn.conf.py.
+WORKDIR /app/services/${SERVICE}
 USER 10001:10001
 
-# 8001: HTTP API, /healthz, /readyz, /metrics (web); 9101: the worker's /metrics.
-EXPOSE 8001 9101
-
-CMD ["gunicorn", "-c", "/app/services/consumer/gunicorn.conf.py"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consumer.intake.api import AccountBalancesView, TransactionDetailView, TransactionIntakeView
+from consumer.api.views import AccountBalancesView, TransactionDetailView, TransactionIntakeView
 
 urlpatterns = [
     path("transactions/", TransactionIntakeView.as_view(), name="transaction-intake"),
