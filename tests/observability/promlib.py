@@ -53,29 +53,61 @@ COMPONENT = "app.kubernetes.io/component"
 class LocalEndpoint:
     """One process of the local stack that serves /metrics."""
 
-    process: str  # the Stack's name for it, e.g. "consumer-worker"
-    service: str  # app.kubernetes.io/name of the chart workload it stands for
-    component: str  # app.kubernetes.io/component, e.g. "web", "worker"
+    process: str  # the Stack's name for it, e.g. "consumer-webhooks"
+    service: str  # app.kubernetes.io/name of the chart workloads that do its work
+    web: bool  # a web process (matched to the chart's web component)
+    queues: frozenset[str]  # a Celery worker's -Q (matched to the chart pool running them)
     address: str  # host:port
+
+
+def celery_queues(argv: list[str]) -> frozenset[str]:
+    """The queues of a Celery worker's command line (-Q a,b or --queues=a,b)."""
+    for i, arg in enumerate(argv):
+        if arg in {"-Q", "--queues"} and i + 1 < len(argv):
+            return frozenset(argv[i + 1].split(","))
+        if arg.startswith("--queues="):
+            return frozenset(arg.split("=", 1)[1].split(","))
+    return frozenset()
 
 
 def stack_endpoints(stack: Any) -> list[LocalEndpoint]:
     """Every /metrics the local stack serves, read off its process table: web processes on
     their HTTP port (the contract), any other process on the METRICS_PORT it is given."""
     found = []
-    for name, (service, process, _argv) in sorted(stack.specs.items()):
+    for name, (service, process, argv) in sorted(stack.specs.items()):
         if process == "web":
             port = urlsplit(stack.url(service)).port
         else:
             port = stack.env(service, process).get("METRICS_PORT")
         if port:
-            found.append(LocalEndpoint(name, service, process, f"127.0.0.1:{port}"))
+            found.append(
+                LocalEndpoint(
+                    name, service, process == "web", celery_queues(argv), f"127.0.0.1:{port}"
+                )
+            )
     return found
 
 
 # ---- the Prometheus Operator's view of the charts ------------------------------------------
 def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A Kubernetes label selector (matchLabels and matchExpressions)."""
+    if not _matches(selector.get("matchLabels") or {}, labels):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, op, values = expression["key"], expression["operator"], expression.get("values", [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
 
 
 def _pod_templates(objects: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict]]:
@@ -93,13 +125,38 @@ def _container_port(template: dict[str, Any], port: str | int) -> str | None:
     return None
 
 
-def _local(endpoints: list[LocalEndpoint], template: dict[str, Any]) -> list[LocalEndpoint]:
-    labels = template["metadata"].get("labels", {})
-    return [
-        e
-        for e in endpoints
-        if e.service == labels.get(NAME) and e.component == labels.get(COMPONENT)
-    ]
+def _template_queues(template: dict[str, Any]) -> frozenset[str]:
+    found: frozenset[str] = frozenset()
+    for container in template["spec"]["containers"]:
+        found |= celery_queues([*(container.get("command") or []), *(container.get("args") or [])])
+    return found
+
+
+def assign(objects: list[dict[str, Any]], endpoints: list[LocalEndpoint]) -> dict[str, str]:
+    """LocalEndpoint.process -> the chart workload that does its work in a cluster: a web
+    process the service's web component; a worker the pool whose queues cover its queues
+    (the smallest such pool), so the local and the chart's pools need not be cut the same."""
+    out = {}
+    for e in endpoints:
+        candidates = []
+        for workload, template in _pod_templates(objects):
+            labels = template["metadata"].get("labels", {})
+            if labels.get(NAME) != e.service:
+                continue
+            if e.web and labels.get(COMPONENT) == "web":
+                candidates.append((0, workload["metadata"]["name"]))
+            queues = _template_queues(template)
+            if e.queues and e.queues <= queues:
+                candidates.append((len(queues), workload["metadata"]["name"]))
+        if candidates:
+            out[e.process] = min(candidates)[1]
+    return out
+
+
+def _local(
+    endpoints: list[LocalEndpoint], assigned: dict[str, str], workload: dict[str, Any]
+) -> list[LocalEndpoint]:
+    return [e for e in endpoints if assigned.get(e.process) == workload["metadata"]["name"]]
 
 
 def _pod_name(workload: dict[str, Any], index: int) -> str:
@@ -121,6 +178,7 @@ def scrape_configs(
     """The scrape jobs the Prometheus Operator generates for the monitors in ``objects``
     (every chart's rendered objects together), with the local processes as targets."""
     plan = ScrapePlan([], set(), [])
+    assigned = assign(objects, endpoints)
     services = [o for o in objects if o["kind"] == "Service"]
     for monitor in objects:
         kind = monitor["kind"]
@@ -129,7 +187,7 @@ def scrape_configs(
         meta, spec = monitor["metadata"], monitor["spec"]
         ns = meta["namespace"]
         namespaces = spec.get("namespaceSelector", {}).get("matchNames") or [ns]
-        selector = spec["selector"].get("matchLabels", {})
+        selector = spec["selector"]
         endpoint_specs = (
             spec["endpoints"] if kind == "ServiceMonitor" else spec["podMetricsEndpoints"]
         )
@@ -140,7 +198,7 @@ def scrape_configs(
                 for svc in services:
                     if svc["metadata"]["namespace"] not in namespaces:
                         continue
-                    if not _matches(selector, svc["metadata"].get("labels", {})):
+                    if not _selects(selector, svc["metadata"].get("labels", {})):
                         continue
                     port = next(
                         (p for p in svc["spec"]["ports"] if p.get("name") == ep["port"]), None
@@ -154,7 +212,7 @@ def scrape_configs(
                         container = _container_port(template, port.get("targetPort", port["port"]))
                         if container is None:
                             continue
-                        for i, local in enumerate(_local(endpoints, template)):
+                        for i, local in enumerate(_local(endpoints, assigned, workload)):
                             plan.scraped.add(local.process)
                             targets.append(
                                 {
@@ -174,13 +232,13 @@ def scrape_configs(
                 for workload, template in _pod_templates(objects):
                     if workload["metadata"]["namespace"] not in namespaces:
                         continue
-                    if not _matches(selector, template["metadata"].get("labels", {})):
+                    if not _selects(selector, template["metadata"].get("labels", {})):
                         continue
                     container = _container_port(template, ep["port"])
                     if container is None:
                         continue
                     job = template["metadata"]["labels"].get(spec.get("jobLabel", ""), "")
-                    for i, local in enumerate(_local(endpoints, template)):
+                    for i, local in enumerate(_local(endpoints, assigned, workload)):
                         plan.scraped.add(local.process)
                         targets.append(
                             {
