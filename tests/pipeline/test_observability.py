@@ -2,7 +2,7 @@
 transaction's correlation id is on every hop's logs with no secret anywhere.
 
 Runs on the local stack after real traffic: every process that serves /metrics (both web
-services and both workers) is scraped, every PromQL expression of the charts' dashboards
+services and every worker pool) is scraped, every PromQL expression of the charts' dashboards
 and alerts is parsed (promql-parser) and each selector of ours must match a scraped series.
 Metrics of other exporters that the stack does not run (RabbitMQ's plugin, Prometheus's
 `up`) are listed in docs/external-metrics.md and left out.
@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT, transaction_body, wait_terminal
 from tests.deploy.deploylib import CHARTS, ChartRenderer, dashboard_exprs, promql_selectors
+from tests.observability.promlib import stack_endpoints
 
 pytestmark = pytest.mark.local_stack
 
@@ -92,12 +93,9 @@ def traffic(deployment):
 @pytest.fixture(scope="module")
 def scraped(deployment, traffic, local_stack):
     session = deployment.producer.session
-    sources = [
-        deployment.producer_url,
-        deployment.consumer_url,
-        f"http://127.0.0.1:{local_stack.producer_metrics_port}",
-        f"http://127.0.0.1:{local_stack.consumer_metrics_port}",
-    ]
+    # every process of the stack that serves /metrics (web services, each worker pool)
+    sources = [f"http://{e.address}" for e in stack_endpoints(local_stack)]
+    assert len(sources) >= 4, sources
     return [s for url in sources for s in scrape(url, session)]
 
 
