@@ -7,7 +7,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo .local/tools/bin/uv)
 TESTENV := $(UV) run python -m scripts.testenv
 PYTEST := $(UV) run pytest
 
-.PHONY: help setup run test test-lib test-producer test-consumer test-e2e test-deploy lint fmt bench
+.PHONY: help setup test-tools run test test-lib test-producer test-consumer test-e2e test-deploy pictures lint fmt bench
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -16,10 +16,13 @@ setup: ## install uv if missing and sync the locked environment
 	@$(UV) --version >/dev/null 2>&1 || (python3 -m venv .local/tools && .local/tools/bin/pip install --quiet uv)
 	@$(UV) sync --locked --quiet --compile-bytecode
 
+test-tools: ## Debian packages the tests use (Prometheus and promtool), installed when missing
+	@bash scripts/ensure-test-tools.sh
+
 run: setup ## the whole stack on embedded defaults (or the variables you set), until Ctrl-C
 	@$(UV) run python -m scripts.stack
 
-test: setup test-lib test-producer test-consumer test-e2e test-deploy ## the whole suite
+test: setup test-tools test-lib test-producer test-consumer test-e2e test-deploy ## the whole suite
 
 test-lib: ## the shared lib's tests
 	$(PYTEST) libs/bankflow/tests
@@ -30,11 +33,14 @@ test-producer: ## the producer's tests (real PostgreSQL/RabbitMQ/Redis when they
 test-consumer: ## the consumer's tests (real PostgreSQL/RabbitMQ/Redis when they answer)
 	$(TESTENV) consumer -- $(PYTEST) services/consumer/tests
 
-test-e2e: ## black-box tests and fault tests against the stack started as local processes
-	$(TESTENV) e2e -- $(PYTEST) tests/e2e tests/pipeline
+test-e2e: ## black-box, fault and observability tests against the stack started as local processes
+	$(TESTENV) e2e -- $(PYTEST) tests/e2e tests/pipeline tests/observability
 
 test-deploy: ## images, charts, workflows, docs offline, and the rendered charts run here (tests/deploy)
 	$(PYTEST) tests/deploy
+
+pictures: setup test-tools ## redraw docs/img (dashboard and alerts) from a real run of the observability tests
+	BANKFLOW_UPDATE_PICTURES=1 $(TESTENV) e2e -- $(PYTEST) tests/observability
 
 lint: setup ## ruff format --check, ruff check, the import contracts (lint-imports), mypy
 	$(UV) run ruff format --check .

@@ -2,7 +2,7 @@
 transaction's correlation id is on every hop's logs with no secret anywhere.
 
 Runs on the local stack after real traffic: every process that serves /metrics (both web
-services and both workers) is scraped, every PromQL expression of the charts' dashboards
+services and every worker pool) is scraped, every PromQL expression of the charts' dashboards
 and alerts is parsed (promql-parser) and each selector of ours must match a scraped series.
 Metrics of other exporters that the stack does not run (RabbitMQ's plugin, Prometheus's
 `up`) are listed in docs/external-metrics.md and left out.
@@ -16,27 +16,29 @@ import uuid
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ROOT, transaction_body, wait_terminal
 from tests.deploy.deploylib import CHARTS, ChartRenderer, dashboard_exprs, promql_selectors
+from tests.observability.promlib import stack_endpoints
 
 pytestmark = pytest.mark.local_stack
 
 # Labels Prometheus attaches at scrape time (or Grafana variables stand for): not ours.
 TARGET_LABELS = {"namespace", "job", "pod", "instance", "service", "container", "endpoint"}
 OWN_PREFIXES = ("bankflow_", "django_")
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+\S+$")
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^"\\])*)"')
 
 
 def scrape(api_url: str, session) -> list[tuple[str, dict[str, str]]]:
-    text = session.get(f"{api_url}/metrics", timeout=10).text
-    series = []
-    for line in text.splitlines():
-        match = _SAMPLE.match(line)
-        if match:
-            series.append((match.group(1), dict(_LABEL.findall(match.group(2) or ""))))
-    return series
+    """(sample name, labels) of every sample /metrics serves, read by prometheus_client's
+    own parser of the text format."""
+    response = session.get(f"{api_url}/metrics", timeout=10)
+    response.raise_for_status()
+    return [
+        (sample.name, dict(sample.labels))
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    ]
 
 
 def satisfies(labels: dict[str, str], matcher) -> bool:
@@ -91,11 +93,9 @@ def traffic(deployment):
 @pytest.fixture(scope="module")
 def scraped(deployment, traffic, local_stack):
     session = deployment.producer.session
-    sources = [
-        deployment.producer_url,
-        deployment.consumer_url,
-        *(f"http://127.0.0.1:{port}" for port in local_stack.metrics_ports().values()),
-    ]
+    # every process of the stack that serves /metrics (web services, each worker pool)
+    sources = [f"http://{e.address}" for e in stack_endpoints(local_stack)]
+    assert len(sources) >= 4, sources
     return [s for url in sources for s in scrape(url, session)]
 
 

@@ -23,14 +23,18 @@ def multiprocess_dir() -> Path | None:
 
 
 def wipe_multiprocess_dir() -> None:
+    """Remove what earlier processes left, keeping this process's own files
+    (``<kind>_<pid>.db``): the metrics it created before (any import that ran first) keep
+    writing to those, and in a pool without children (threads, solo) nothing else would."""
     path = multiprocess_dir()
     if path is None:
         return
+    own = f"_{os.getpid()}.db"
     if path.exists():
         for child in path.iterdir():
             if child.is_dir():
                 shutil.rmtree(child)
-            else:
+            elif not child.name.endswith(own):
                 child.unlink()
     path.mkdir(parents=True, exist_ok=True)
 
