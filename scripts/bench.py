@@ -589,6 +589,12 @@ def main() -> int:
         "--paced-rate", type=float, default=None, help="tx/s (default: 2x the naive rate)"
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive design")
+    parser.add_argument(
+        "--web-workers", type=int, default=2, help="gunicorn workers per web service (2)"
+    )
+    parser.add_argument(
+        "--worker-concurrency", type=int, default=2, help="prefork children per pool (2)"
+    )
     args = parser.parse_args()
 
     out = ROOT / ".local" / "bench" / datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -605,6 +611,8 @@ def main() -> int:
         consumer_webhooks_metrics_port=19102,
         data_dir=ROOT / ".local" / "bench" / "stack",
         log_dir=out / "logs",
+        web_workers=args.web_workers,
+        worker_concurrency=args.worker_concurrency,
     )
     backing = ", ".join(
         f"{k}={os.environ.get(k, 'embedded').split('@')[-1]}"

@@ -205,6 +205,15 @@ def one(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     return found[0]
 
 
+def worker_deployments(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every worker pool's Deployment (one per bankflow.workerPools entry)."""
+    return [
+        d
+        for d in by_kind(objects, "Deployment")
+        if (pod_spec(d) or {}).get("containers", [{}])[0].get("name") == "worker"
+    ]
+
+
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
     if obj["kind"] in POD_KINDS:
         return obj["spec"]["template"]["spec"]

@@ -26,6 +26,7 @@ from tests.deploy.deploylib import (
     pod_labels,
     pod_spec,
     strip_source,
+    worker_deployments,
     workloads,
 )
 
@@ -254,33 +255,54 @@ def test_beat_is_a_singleton_that_is_never_doubled(rendered, case):
 
 # ---- KEDA and the Celery queues ---------------------------------------------------------
 def test_keda_triggers_and_worker_queues_equal_the_celery_settings(rendered, case, celery_queues):
+    """Every Celery queue is consumed by exactly one worker pool, and each pool's KEDA
+    triggers (or its HPA, without KEDA) follow its own queues."""
     chart, value_set = case
     objects = _objects(rendered, case)
-    queues = celery_queues[chart]
-    worker = pod_spec(one(objects, "Deployment", f"{chart}-worker"))["containers"][0]
-    cmd = worker["command"]
-    assert cmd[cmd.index("-Q") + 1].split(",") == queues
-    scaled = by_kind(objects, "ScaledObject")
+    pools = {}
+    for deployment in worker_deployments(objects):
+        cmd = pod_spec(deployment)["containers"][0]["command"]
+        pools[deployment["metadata"]["name"]] = cmd[cmd.index("-Q") + 1].split(",")
+    consumed = [q for queues in pools.values() for q in queues]
+    assert sorted(consumed) == sorted(celery_queues[chart]), pools
+    scaled = {so["spec"]["scaleTargetRef"]["name"]: so for so in by_kind(objects, "ScaledObject")}
+    hpas = {
+        h["spec"]["scaleTargetRef"]["name"] for h in by_kind(objects, "HorizontalPodAutoscaler")
+    }
     if value_set == "keda-off":
         assert not scaled
-        hpa = one(objects, "HorizontalPodAutoscaler", f"{chart}-worker")
-        assert hpa["spec"]["scaleTargetRef"]["name"] == f"{chart}-worker"
+        assert set(pools) <= hpas
         return
-    (so,) = scaled
-    triggers = so["spec"]["triggers"]
-    assert [t["metadata"]["queueName"] for t in triggers] == queues
+    assert set(scaled) == set(pools)
     auths = {a["metadata"]["name"]: a for a in by_kind(objects, "TriggerAuthentication")}
     secret_name = (load_values(chart, value_set) or {}).get("existingSecret") or chart
-    for t in triggers:
-        assert t["type"] == "rabbitmq"
-        assert t["metadata"]["mode"] == "QueueLength"
-        assert t["metadata"]["protocol"] == "http"
-        ref = auths[t["authenticationRef"]["name"]]["spec"]["secretTargetRef"]
-        assert ref == [{"parameter": "host", "name": secret_name, "key": "RABBITMQ_MANAGEMENT_URL"}]
-    assert not by_kind(objects, "HorizontalPodAutoscaler") or all(
-        h["metadata"]["name"] != f"{chart}-worker"
-        for h in by_kind(objects, "HorizontalPodAutoscaler")
-    )
+    for name, queues in pools.items():
+        triggers = scaled[name]["spec"]["triggers"]
+        assert [t["metadata"]["queueName"] for t in triggers] == queues
+        for t in triggers:
+            assert t["type"] == "rabbitmq"
+            assert t["metadata"]["mode"] == "QueueLength"
+            assert t["metadata"]["protocol"] == "http"
+            ref = auths[t["authenticationRef"]["name"]]["spec"]["secretTargetRef"]
+            assert ref == [
+                {"parameter": "host", "name": secret_name, "key": "RABBITMQ_MANAGEMENT_URL"}
+            ]
+    assert not set(pools) & hpas  # KEDA scales them: no CPU HPA beside it
+
+
+def test_webhook_deliveries_run_in_their_own_threads_pool(rendered):
+    """They wait on the producer: a processing slot must never be the one waiting."""
+    objects = rendered[("consumer", "default")]
+    commands = {
+        d["metadata"]["name"]: pod_spec(d)["containers"][0]["command"]
+        for d in worker_deployments(objects)
+    }
+    webhooks = commands["consumer-webhooks"]
+    assert webhooks[webhooks.index("-Q") + 1] == "consumer.webhooks"
+    assert webhooks[webhooks.index("--pool") + 1] == "threads"
+    processing = commands["consumer-worker"]
+    assert processing[processing.index("-Q") + 1] == "consumer.process"
+    assert processing[processing.index("--pool") + 1] == "prefork"
 
 
 # ---- network policies -------------------------------------------------------------------
@@ -332,14 +354,14 @@ def test_consumer_intake_is_reachable_only_from_the_producer_worker(rendered):
     assert not [p for p in peers if "ipBlock" in p]
 
 
-def test_producer_webhooks_are_reachable_from_the_consumer_worker(rendered):
+def test_producer_webhooks_are_reachable_from_the_consumers_webhooks_pool(rendered):
     objects = rendered[("producer", "default")]
     peers = _peers(one(objects, "NetworkPolicy", "producer-web"))
     assert {
         "podSelector": {
             "matchLabels": {
                 "app.kubernetes.io/name": "consumer",
-                "app.kubernetes.io/component": "worker",
+                "app.kubernetes.io/component": "webhooks",
             }
         }
     } in peers
@@ -393,7 +415,9 @@ def test_checksums_change_with_config_or_secret_and_only_then(renderer, chart):
     base = load_values(chart, "default")
     before = _checksums(renderer.render(chart, base), chart)
     assert before == _checksums(renderer.render(chart, base), chart)
-    assert len(before) == 3
+    rendered_pools = len(worker_deployments(renderer.render(chart, base)))
+    assert rendered_pools >= 1
+    assert len(before) == 2 + rendered_pools  # web, beat and each worker pool
 
     config = _checksums(
         renderer.render(chart, {**base, "app": {"config": {"LOG_LEVEL": "DEBUG"}}}), chart

@@ -29,6 +29,7 @@ from tests.deploy.deploylib import (
     one,
     pod_labels,
     pod_spec,
+    worker_deployments,
     workloads,
 )
 
@@ -83,13 +84,15 @@ def test_keda_reads_rabbitmq_by_a_name_that_resolves_in_the_operators_namespace(
     for chart in CHARTS:
         values = _dev_values(chart, "observability.yaml")
         objects = renderer.render(chart, values)
-        (auth,) = by_kind(objects, "TriggerAuthentication")
-        (ref,) = auth["spec"]["secretTargetRef"]
-        url = secrets[ref["name"]]["stringData"][ref["key"]]
-        host = urllib.parse.urlsplit(url).hostname
-        service, _, rest = host.partition(".")
-        assert service in services, url
-        assert rest in {f"{namespace}.svc", f"{namespace}.svc.cluster.local"}, url
+        auths = by_kind(objects, "TriggerAuthentication")
+        assert auths
+        for auth in auths:  # one per worker pool
+            (ref,) = auth["spec"]["secretTargetRef"]
+            url = secrets[ref["name"]]["stringData"][ref["key"]]
+            host = urllib.parse.urlsplit(url).hostname
+            service, _, rest = host.partition(".")
+            assert service in services, url
+            assert rest in {f"{namespace}.svc", f"{namespace}.svc.cluster.local"}, url
 
 
 def test_the_chart_refuses_a_bare_management_host_in_its_own_secret(renderer):
@@ -129,9 +132,10 @@ def test_every_pod_and_the_migration_waits_for_its_backing_services(rendered, ch
     wait = values["wait"]
     expected = {
         f"{chart}-web": wait["for"]["web"],
-        f"{chart}-worker": wait["for"]["worker"],
         f"{chart}-beat": wait["for"]["beat"],
         f"{chart}-migrate": wait["for"]["migrate"],
+        # every worker pool waits for what a worker needs
+        **{d["metadata"]["name"]: wait["for"]["worker"] for d in worker_deployments(objects)},
     }
     seen = {}
     for obj, spec in workloads(objects):

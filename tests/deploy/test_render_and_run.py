@@ -72,7 +72,7 @@ def test_every_process_is_the_manifests_own(releases, tmp_path):
     pods = {p.workload: p for p in cluster.pods()}
     assert set(pods) == {
         f"{s}-{w}" for s in ("producer", "consumer") for w in ("web", "worker", "beat", "migrate")
-    }
+    } | {"consumer-webhooks"}
     web = pods["producer-web"].main
     assert Path(web.argv[0]) == ROOT / ".venv" / "bin" / "gunicorn"
     assert web.argv[1:] == ["-c", str(ROOT / "services" / "producer" / "gunicorn.conf.py")]
@@ -86,7 +86,7 @@ def test_every_process_is_the_manifests_own(releases, tmp_path):
     assert web.env["CONSUMER_URL"] == f"http://127.0.0.1:{consumer_web.ports['http']}"
     assert "127.0.0.1" in web.env["DJANGO_ALLOWED_HOSTS"].split(",")  # $(POD_IP) expanded
     worker = pods["consumer-worker"].main
-    assert worker.env["PRODUCER_WEBHOOK_URL"] == (
+    assert pods["consumer-webhooks"].main.env["PRODUCER_WEBHOOK_URL"] == (
         f"http://127.0.0.1:{web.ports['http']}/api/v1/webhooks/consumer/"
     )
     scratch = pods["consumer-worker"].scratch / "volumes"

@@ -10,7 +10,12 @@ Deployments, not over names.
 */}}
 
 {{- define "bankflow.workerPools" -}}
-{{- toJson (list (dict "name" "worker" "values" .Values.worker)) -}}
+{{- $pools := list (dict "name" "worker" "values" .Values.worker) -}}
+{{- range .Values.extraWorkerPools | default list }}
+{{- $values := mergeOverwrite (deepCopy $.Values.worker) (omit . "name") -}}
+{{- $pools = append $pools (dict "name" .name "values" $values) -}}
+{{- end -}}
+{{- toJson $pools -}}
 {{- end -}}
 
 {{- define "bankflow.worker.queues" -}}
@@ -83,6 +88,8 @@ spec:
             - {{ if eq $name "worker" }}{{ $module }}@%h{{ else }}{{ $module }}-{{ $name }}@%h{{ end }}
             - -Q
             - {{ include "bankflow.worker.queues" $w | quote }}
+            - --pool
+            - {{ $w.pool | default "prefork" | quote }}
             - --loglevel
             - {{ $root.Values.app.config.LOG_LEVEL | default "INFO" | quote }}
           ports:
