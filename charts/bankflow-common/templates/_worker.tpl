@@ -18,6 +18,15 @@ Deployments, not over names.
 {{- toJson $pools -}}
 {{- end -}}
 
+{{/* Every queue some pool consumes, in pool order (a JSON list; alerts name them all). */}}
+{{- define "bankflow.allQueues" -}}
+{{- $queues := list -}}
+{{- range include "bankflow.workerPools" . | fromJsonArray }}
+{{- $queues = concat $queues .values.queues -}}
+{{- end -}}
+{{- toJson $queues -}}
+{{- end -}}
+
 {{- define "bankflow.worker.queues" -}}
 {{- join "," .queues -}}
 {{- end -}}
