@@ -275,7 +275,7 @@ class Bench:
             args=(client_id, count, started, result, backlog_stop),
             daemon=True,
         )
-        with tqdm(total=count, desc=f"{name}: sent", unit="tx", leave=False) as bar:
+        with tqdm(total=count, desc=f"{name}: sent", unit="tx", leave=False, disable=None) as bar:
             backlog_thread.start()
             with ThreadPoolExecutor(threads) as pool:
                 if rate is None:
@@ -287,7 +287,9 @@ class Bench:
                             time.sleep(delay)
                         pool.submit(post, i)
         result.accept_seconds = time.monotonic() - started
-        with tqdm(total=count, desc=f"{name}: finished", unit="tx", leave=False) as done_bar:
+        with tqdm(
+            total=count, desc=f"{name}: finished", unit="tx", leave=False, disable=None
+        ) as done_bar:
             deadline = time.monotonic() + 600
             while (left := self.unfinished(client_id, count)) > errors[0] * (bulk or 1):
                 done_bar.n = count - left

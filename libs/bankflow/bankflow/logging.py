@@ -62,11 +62,18 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+# Keys whose values this code base fills with ids, names and times, never with client
+# text: masking is skipped for them (it ran a regular expression over every UUID).
+_SAFE_KEYS = frozenset({"event", "level", "timestamp", "service", "transaction_id", "task_id"})
+
+
 def scrub_processor(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     for key, value in event_dict.items():
-        if key != "event" and _secret_key(key):
+        if key in _SAFE_KEYS:
+            continue
+        if _secret_key(key):
             event_dict[key] = "[redacted]"
         elif isinstance(value, str):
             if len(value) >= _IBAN_MIN_LENGTH:

@@ -117,7 +117,7 @@ def transactions_process(*, transaction_ids: Sequence[UUID | str]) -> BatchOutco
         outcome = BatchOutcome(skipped=len(set(transaction_ids)) - len(rows))
         if not rows:
             return outcome
-        claimed = TRANSACTION_STATES.apply_many(rows, Status.PROCESSING)
+        TRANSACTION_STATES.apply_many(rows, Status.PROCESSING)
         valid: dict[UUID, ValidTransaction] = {}
         for row in rows:
             try:
@@ -150,7 +150,7 @@ def transactions_process(*, transaction_ids: Sequence[UUID | str]) -> BatchOutco
         )
         ledger_post(postings=postings)
         webhook_messages_create(transactions=rows)
-    _record(rows, {row.id for row, _ in claimed}, outcome, seconds=time.perf_counter() - started)
+    _record(rows, outcome, seconds=time.perf_counter() - started)
     return outcome
 
 
@@ -200,23 +200,17 @@ def _decide(
     return result, legs
 
 
-def _record(
-    rows: list[ReceivedTransaction],
-    claimed: set[UUID],
-    outcome: BatchOutcome,
-    *,
-    seconds: float,
-) -> None:
+def _record(rows: list[ReceivedTransaction], outcome: BatchOutcome, *, seconds: float) -> None:
     PROCESSING_BATCH_SECONDS.observe(seconds)
     PROCESSING_BATCH_SIZE.observe(len(rows))
     for decision, count in outcome.processed.items():
         TRANSACTIONS_PROCESSED.labels(decision=decision).inc(count)
     if outcome.failed:
         TRANSACTIONS_FAILED.inc(outcome.failed)
+    # One line per transaction and outcome: processing and its outcome commit together, so
+    # no one ever sees a transaction in `processing` that a line of its own would announce.
     for row in rows:
         with correlation(row.correlation_id or None, transaction_id=str(row.id)):
-            if row.id in claimed:
-                log.info("transaction_processing")
             if row.status == Status.FAILED:
                 log.info("transaction_failed", reason=row.failure_reason)
             else:

@@ -8,6 +8,7 @@ counts them once committed.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -69,12 +70,13 @@ def _log_change(tx: Transaction, previous: str) -> None:
 
 def record_changes(changes: Iterable[tuple[Transaction, str]]) -> None:
     """Log and count state changes once they are committed."""
+    completed: Counter[tuple[str, str]] = Counter()
     for tx, previous in changes:
         _log_change(tx, previous)
         if tx.status in FINAL:
-            metrics.transactions_completed.labels(
-                status=tx.status, decision=metrics.decision_label(tx.result)
-            ).inc()
+            completed[tx.status, metrics.decision_label(tx.result)] += 1
+    for (status, decision), count in completed.items():  # one increment per label set
+        metrics.transactions_completed.labels(status=status, decision=decision).inc(count)
 
 
 def fail_locked(
