@@ -26,3 +26,6 @@ last_run = Gauge(
 )
 
 initialise(runs, outcome=("matched", "mismatched", "error"))
+# Zero until the first run: a zero written at import carries no timestamp, so any run's
+# figures (in whichever process) win over it.
+initialise(pairs, result=("matched", "mismatched"))
