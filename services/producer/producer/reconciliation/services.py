@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -160,15 +161,25 @@ def _record(run: ReconciliationRun) -> None:
         log.info("reconciliation_matched", **fields)
 
 
+def _money(value: Decimal, currency: str) -> str:
+    """With the currency's minor units when that is exact (sums of amounts are), else all
+    the digits there are: a mismatch must never be rounded away."""
+    try:
+        text = wire.amount_text(value, currency)
+    except (ValueError, KeyError):
+        return f"{value:f}"
+    return text if Decimal(text) == value else f"{value:f}"
+
+
 def describe(day: date, comparison: reconciliation.Comparison) -> str:
     """One line of the command's output."""
-    ours, theirs = comparison.ours, comparison.theirs
+    ours, theirs, currency = comparison.ours, comparison.theirs, comparison.currency
     text = (
-        f"{day.isoformat()} {comparison.currency} "
+        f"{day.isoformat()} {currency} "
         f"{'matched' if comparison.matched else 'MISMATCHED'}"
         f" count {ours.count}/{theirs.count}"
-        f" amount {ours.amount_sum:f}/{theirs.amount_sum:f}"
-        f" fee {ours.fee_sum:f}/{theirs.fee_sum:f}"
+        f" amount {_money(ours.amount_sum, currency)}/{_money(theirs.amount_sum, currency)}"
+        f" fee {_money(ours.fee_sum, currency)}/{_money(theirs.fee_sum, currency)}"
     )
     if comparison.only_ours:
         text += f" only_producer {','.join(map(str, comparison.only_ours))}"
