@@ -1,6 +1,11 @@
 from django.urls import path
 
-from consumer.api.views import AccountBalancesView, TransactionDetailView, TransactionIntakeView
+from consumer.api.views import (
+    AccountBalancesView,
+    ReconciliationView,
+    TransactionDetailView,
+    TransactionIntakeView,
+)
 
 urlpatterns = [
     path("transactions/", TransactionIntakeView.as_view(), name="transaction-intake"),
@@ -10,4 +15,5 @@ urlpatterns = [
         name="transaction-detail",
     ),
     path("accounts/<str:iban>/", AccountBalancesView.as_view(), name="account-balances"),
+    path("reconciliation/", ReconciliationView.as_view(), name="reconciliation"),
 ]

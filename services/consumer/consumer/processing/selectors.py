@@ -16,6 +16,18 @@ def transaction_detail(*, transaction_id: UUID) -> dict[str, Any]:
         raise NotFound("No such transaction.")
     message = latest_message_for(transaction=tx)
     return {
+        "events": [
+            {
+                "at": event.at,
+                "type": event.kind,
+                "from_status": event.from_status,
+                "to_status": event.to_status,
+                "detail": event.detail,
+                "correlation_id": event.correlation_id,
+                "actor": event.actor,
+            }
+            for event in tx.events.order_by("at", "id")
+        ],
         "id": tx.id,
         "status": tx.status,
         "result": tx.result,
