@@ -1,6 +1,11 @@
 from django.urls import path
 
-from consumer.api.views import AccountBalancesView, TransactionDetailView, TransactionIntakeView
+from consumer.api.views import (
+    AccountBalancesView,
+    TransactionDetailView,
+    TransactionIntakeView,
+    TransactionReviewView,
+)
 
 urlpatterns = [
     path("transactions/", TransactionIntakeView.as_view(), name="transaction-intake"),
@@ -8,6 +13,11 @@ urlpatterns = [
         "transactions/<str:transaction_id>/",
         TransactionDetailView.as_view(),
         name="transaction-detail",
+    ),
+    path(
+        "transactions/<str:transaction_id>/review/",
+        TransactionReviewView.as_view(),
+        name="transaction-review",
     ),
     path("accounts/<str:iban>/", AccountBalancesView.as_view(), name="account-balances"),
 ]
