@@ -371,9 +371,7 @@ def result_item(
     return item
 
 
-def results_message(
-    items: Iterable[Mapping[str, Any]], *, type: str = RESULTS
-) -> dict[str, Any]:
+def results_message(items: Iterable[Mapping[str, Any]], *, type: str = RESULTS) -> dict[str, Any]:
     """A results envelope in the current version (stored as JSON and retried as is);
     ``type=REVIEW_RESOLVED`` for reviewers' final decisions."""
     if type not in MESSAGE_TYPES:

@@ -59,8 +59,8 @@ class TransactionIntakeView(APIView):
         body = {"accepted": outcome.accepted, "duplicates": outcome.duplicates}
         return Response(IntakeAnswerSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
-
     @extend_schema(
+        operation_id="v1_transactions_list",
         parameters=[TransactionFilterSerializer],
         responses={200: TransactionListSerializer},
         description="Every transaction received, oldest first, cursor-paginated like the "

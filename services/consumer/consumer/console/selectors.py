@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -50,25 +51,26 @@ class Overview:
 def overview(*, now: datetime | None = None) -> Overview:
     now = now or timezone.now()
     hour_ago = now - timedelta(hours=1)
-    by_status = {s: 0 for s in Status.values}
-    for row in ReceivedTransaction.objects.values("status").annotate(n=Count("id")).order_by():
-        by_status[row["status"]] = row["n"]
-    by_decision = {d: 0 for d in ("approved", "declined", "review")}
+    by_status = dict.fromkeys(Status.values, 0)
+    statuses = ReceivedTransaction.objects.values_list("status").annotate(n=Count("id"))
+    for status, n in statuses.order_by():
+        by_status[status] = n
+    by_decision = dict.fromkeys(("approved", "declined", "review"), 0)
     decisions = (
         ReceivedTransaction.objects.filter(status=Status.PROCESSED)
-        .values("result__decision")
+        .values_list("result__decision")
         .annotate(n=Count("id"))
         .order_by()
     )
-    for row in decisions:
-        by_decision[str(row["result__decision"])] = row["n"]
+    for decision, n in decisions:
+        by_decision[str(decision)] = n
     last_hour = ReceivedTransaction.objects.filter(processed_at__gte=hour_ago).aggregate(
         processed=Count("id", filter=Q(status=Status.PROCESSED)),
         failed=Count("id", filter=Q(status=Status.FAILED)),
     )
-    webhooks = {s: 0 for s in MessageState.values}
-    for row in WebhookMessage.objects.values("state").annotate(n=Count("id")).order_by():
-        webhooks[row["state"]] = row["n"]
+    webhooks = dict.fromkeys(MessageState.values, 0)
+    for state, n in WebhookMessage.objects.values_list("state").annotate(n=Count("id")).order_by():
+        webhooks[state] = n
     return Overview(
         by_status=by_status,
         by_decision=by_decision,
@@ -95,13 +97,9 @@ def transaction_search(
     query = query.strip()
     if query:
         compact = query.replace(" ", "").upper()
-        match = (
-            Q(source_account=compact) | Q(destination_account=compact) | Q(reference=query)
-        )
-        try:
+        match = Q(source_account=compact) | Q(destination_account=compact) | Q(reference=query)
+        with contextlib.suppress(ValueError):  # not an id: the other fields decide
             match |= Q(id=UUID(query))
-        except ValueError:
-            pass
         qs = qs.filter(match)
     if status:
         qs = qs.filter(status=status)
@@ -136,9 +134,7 @@ def transaction_page(*, transaction_id: UUID) -> TransactionPage | None:
         entries=list(
             Entry.objects.filter(transaction_id=tx.id).select_related("account").order_by("id")
         ),
-        messages=list(
-            tx.webhook_messages.prefetch_related("attempt_log").order_by("created_at")
-        ),
+        messages=list(tx.webhook_messages.prefetch_related("attempt_log").order_by("created_at")),
         review=ReviewDecision.objects.filter(transaction=tx).first(),
         events=[],
     )

@@ -13,6 +13,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -59,7 +60,17 @@ def transactions(request: HttpRequest) -> HttpResponse:
     form = TransactionSearchForm(request.GET or None)
     page = None
     if form.is_bound and form.is_valid():
-        page = _page(request, selectors.transaction_search(**_filters(form)))
+        data = form.cleaned_data
+        page = _page(
+            request,
+            selectors.transaction_search(
+                query=data["q"],
+                status=data["status"],
+                decision=data["decision"],
+                date_from=data["date_from"],
+                date_to=data["date_to"],
+            ),
+        )
     elif not form.is_bound:
         page = _page(request, selectors.transaction_search())
     query = request.GET.copy()
@@ -69,17 +80,6 @@ def transactions(request: HttpRequest) -> HttpResponse:
         "console/transactions.html",
         {"form": form, "page": page, "query": query.urlencode(), "nav": "transactions"},
     )
-
-
-def _filters(form: TransactionSearchForm) -> dict[str, object]:
-    data = form.cleaned_data
-    return {
-        "query": data["q"],
-        "status": data["status"],
-        "decision": data["decision"],
-        "date_from": data["date_from"],
-        "date_to": data["date_to"],
-    }
 
 
 @staff_member_required
@@ -121,7 +121,7 @@ def review_decision(request: HttpRequest, transaction_id: UUID) -> HttpResponse:
                 decision=form.cleaned_data["decision"],
                 note=form.cleaned_data["note"],
                 reviewer=user.get_username(),
-                user=user,  # type: ignore[arg-type]
+                user=user if isinstance(user, User) else None,
             )
         except Invalid as exc:
             messages.error(request, f"Not decided: {exc.message}")
@@ -139,7 +139,7 @@ def review_decision(request: HttpRequest, transaction_id: UUID) -> HttpResponse:
 
 
 def _form_errors(form: ReviewForm) -> str:
-    return "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+    return "; ".join(f"{field}: {' '.join(map(str, errs))}" for field, errs in form.errors.items())
 
 
 @staff_member_required

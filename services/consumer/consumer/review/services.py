@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -63,7 +63,7 @@ def review_decide(
     decision: str,
     note: str,
     reviewer: str,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
 ) -> ReceivedTransaction:
     """Approve or decline a transaction held for review, exactly once.
 

@@ -9,7 +9,12 @@ from bankflow.errors import Invalid, NotFound
 from consumer.intake.models import Status
 from consumer.ledger.models import Entry
 from consumer.review.models import ReviewDecision
-from consumer.review.services import AlreadyDecided, NotInReview, review_decide, review_queue_measure
+from consumer.review.services import (
+    AlreadyDecided,
+    NotInReview,
+    review_decide,
+    review_queue_measure,
+)
 from consumer.webhooks.models import WebhookMessage
 from tests.factories import ReceivedTransactionFactory
 
@@ -149,7 +154,9 @@ def test_two_reviewers_at_once_one_decides_the_other_is_told(producer):
     assert ReviewDecision.objects.filter(transaction_id=tx.id).count() == 1
     assert WebhookMessage.objects.filter(transactions=tx).count() == 1
     decision = ReviewDecision.objects.get(transaction_id=tx.id).decision
-    assert Entry.objects.filter(transaction_id=tx.id).count() == (4 if decision == "approved" else 0)
+    assert Entry.objects.filter(transaction_id=tx.id).count() == (
+        4 if decision == "approved" else 0
+    )
 
 
 def test_the_queue_measurement_counts_what_waits_too_long(settings):

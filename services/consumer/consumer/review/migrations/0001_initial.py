@@ -6,31 +6,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('intake', '0001_initial'),
+        ("intake", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReviewDecision',
+            name="ReviewDecision",
             fields=[
-                ('transaction', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='review', serialize=False, to='intake.receivedtransaction')),
-                ('decision', models.CharField(choices=[('approved', 'Approved'), ('declined', 'Declined')], max_length=16)),
-                ('note', models.TextField(blank=True, default='')),
-                ('reviewer', models.CharField(max_length=150)),
-                ('initial_risk_score', models.PositiveSmallIntegerField()),
-                ('fee', models.DecimalField(decimal_places=6, max_digits=24)),
-                ('decided_at', models.DateTimeField()),
-                ('reviewer_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='review_decisions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "transaction",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        primary_key=True,
+                        related_name="review",
+                        serialize=False,
+                        to="intake.receivedtransaction",
+                    ),
+                ),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("approved", "Approved"), ("declined", "Declined")], max_length=16
+                    ),
+                ),
+                ("note", models.TextField(blank=True, default="")),
+                ("reviewer", models.CharField(max_length=150)),
+                ("initial_risk_score", models.PositiveSmallIntegerField()),
+                ("fee", models.DecimalField(decimal_places=6, max_digits=24)),
+                ("decided_at", models.DateTimeField()),
+                (
+                    "reviewer_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="review_decisions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-decided_at'],
-                'permissions': [('decide_review', 'Can approve or decline transactions held for review'), ('redeliver_webhooks', 'Can send dead or retrying webhook messages again')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('decision__in', ['approved', 'declined'])), name='review_decision_valid')],
+                "ordering": ["-decided_at"],
+                "permissions": [
+                    ("decide_review", "Can approve or decline transactions held for review"),
+                    ("redeliver_webhooks", "Can send dead or retrying webhook messages again"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("decision__in", ["approved", "declined"])),
+                        name="review_decision_valid",
+                    )
+                ],
             },
         ),
     ]

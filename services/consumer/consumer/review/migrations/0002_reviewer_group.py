@@ -25,9 +25,14 @@ def create_group(apps: Any, schema_editor: Any) -> None:
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     group, _ = Group.objects.get_or_create(name=GROUP)
-    wanted = Permission.objects.filter(content_type__app_label__in=APPS, codename__startswith="view_")
+    wanted = Permission.objects.filter(
+        content_type__app_label__in=APPS, codename__startswith="view_"
+    )
     group.permissions.set(
-        [*wanted, Permission.objects.get(content_type__app_label="review", codename="decide_review")]
+        [
+            *wanted,
+            Permission.objects.get(content_type__app_label="review", codename="decide_review"),
+        ]
     )
 
 
