@@ -148,11 +148,15 @@ def test_decide_a_review_and_the_producer_gets_the_final_decision(
     assert float(result["fee"]) > 0
     # And the detail page shows the review and the posted ledger entries
     first.goto(f"{console[0]}transactions/{tx['id']}/")
-    expect(first.locator("section", has_text="Ledger entries").locator("tbody tr")).to_have_count(
-        4
-    )
-    expect(first.get_by_role("heading", name="Review")).to_be_visible()
+    expect(first.locator("section", has_text="Ledger entries").locator("tbody tr")).to_have_count(4)
+    expect(first.get_by_role("heading", name="Review", exact=True)).to_be_visible()
+    trail = first.locator("section", has_text="Audit trail").locator("tbody tr")
+    expect(trail.filter(has_text="review_resolved")).to_contain_text(f"staff:{user}")
     shots.take(first, "08-reviewed-transaction")
+    # And the producer's own trail records the resolution, by the same reviewer
+    events = deployment.producer.get(f"/api/v1/transactions/{tx['id']}/events/").json()
+    resolved = [e for e in events["results"] if e["type"] == "review_resolved"]
+    assert len(resolved) == 1 and resolved[0]["detail"]["decision"] == "approved"
     for page in (first, second):
         page.context.close()
 
@@ -222,9 +226,9 @@ def test_redeliver_a_dead_webhook(browser, console, deployment: Deployment, shot
     done = wait_terminal(deployment.producer, tx["id"], timeout=60)
     assert done["status"] == "processed"
     page.reload()
-    expect(page.locator("section.message", has=page.locator(f"a[href*='{tx['id']}']"))).to_have_count(
-        0
-    )
+    expect(
+        page.locator("section.message", has=page.locator(f"a[href*='{tx['id']}']"))
+    ).to_have_count(0)
     shots.take(page, "10-webhooks-redelivered")
     page.context.close()
 

@@ -323,6 +323,9 @@ class ReviewRecord(TypedDict):
     reviewer: Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
     reviewed_at: Annotated[datetime, msgspec.Meta(tz=True)]
     initial_risk_score: Annotated[int, msgspec.Meta(ge=0, le=100)]
+    # Who decided, for the audit trail: "staff:<username>" (the console) or
+    # "reviewer:<name>" (the API); readers that do not know it ignore it.
+    actor: NotRequired[Annotated[str, msgspec.Meta(max_length=200)]]
 
 
 class ReviewedResultBody(TypedDict):

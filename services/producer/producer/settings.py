@@ -37,6 +37,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set: a transaction's status appears in transactions and events.
+    "ENUM_NAME_OVERRIDES": {
+        "TransactionStatusEnum": "producer.transactions.models.Status",
+        "TransactionTypeEnum": "bankflow.wire.TransactionType",
+        "EventTypeEnum": "producer.transactions.models.EventKind",
+    },
 }
 
 # --- the pipeline ---------------------------------------------------------------------

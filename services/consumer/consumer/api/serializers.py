@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from bankflow.money import normalize_iban
+from consumer.intake.models import EventKind
 
 
 class IntakeAnswerSerializer(serializers.Serializer):
@@ -21,12 +22,30 @@ class WebhookStateSerializer(serializers.Serializer):
     last_status_code = serializers.IntegerField(allow_null=True)
 
 
+class TransactionEventSerializer(serializers.Serializer):
+    """One step of the transaction here, as the producer's events endpoint shows its own."""
+
+    at = serializers.DateTimeField()
+    type = serializers.ChoiceField(choices=EventKind.choices)
+    from_status = serializers.CharField(allow_null=True)
+    to_status = serializers.CharField()
+    detail = serializers.DictField()
+    correlation_id = serializers.CharField()
+    actor = serializers.CharField()
+
+
 class TransactionDetailSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
     result = serializers.JSONField(allow_null=True)
     failure_reason = serializers.CharField(allow_null=True)
     webhook = WebhookStateSerializer(allow_null=True)
+    events = TransactionEventSerializer(
+        many=True,
+        help_text="The transaction's steps here, oldest first: received, processing, "
+        "decided (decision, risk_score, reasons, fee) or failed (reason), posted (ledger "
+        "legs), each webhook attempt and redelivery.",
+    )
 
 
 class AccountBalancesSerializer(serializers.Serializer):

@@ -6,14 +6,13 @@ import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from bankflow.money import round_money
-from consumer.intake.models import ReceivedTransaction, Status
+from consumer.intake.models import ReceivedTransaction, Status, TransactionEvent
 from consumer.ledger.models import Account, Entry
 from consumer.review.models import ReviewDecision
 from consumer.review.selectors import QueueSummary, review_queue_summary
@@ -122,7 +121,7 @@ class TransactionPage:
     entries: list[Entry]
     messages: list[WebhookMessage]
     review: ReviewDecision | None
-    events: list[Any]
+    events: list[TransactionEvent]
 
 
 def transaction_page(*, transaction_id: UUID) -> TransactionPage | None:
@@ -136,7 +135,7 @@ def transaction_page(*, transaction_id: UUID) -> TransactionPage | None:
         ),
         messages=list(tx.webhook_messages.prefetch_related("attempt_log").order_by("created_at")),
         review=ReviewDecision.objects.filter(transaction=tx).first(),
-        events=[],
+        events=list(tx.events.all()),  # oldest first
     )
 
 

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from bankflow.errors import ApplicationError, Invalid
 from consumer.console import selectors
 from consumer.console.forms import AccountSearchForm, ReviewForm, TransactionSearchForm
+from consumer.intake.events import staff_actor
 from consumer.ledger.models import Account
 from consumer.review.selectors import review_queue
 from consumer.review.services import review_decide
@@ -159,10 +160,11 @@ def webhooks(request: HttpRequest) -> HttpResponse:
 def webhooks_redeliver(request: HttpRequest) -> HttpResponse:
     """One message (``message``) or every dead one (``all_dead``), sent again at once."""
     message_id = request.POST.get("message", "")
+    actor = staff_actor(request.user)
     if request.POST.get("all_dead"):
-        ids = webhook_messages_redeliver(dead=True)
+        ids = webhook_messages_redeliver(dead=True, actor=actor)
     elif message_id:
-        ids = webhook_messages_redeliver(message_ids=[message_id])
+        ids = webhook_messages_redeliver(message_ids=[message_id], actor=actor)
     else:
         ids = []
     if ids:

@@ -1,7 +1,12 @@
 from django.contrib import admin
 
 from bankflow.admin import ReadOnlyAdmin
-from consumer.intake.models import ReceivedTransaction
+from bankflow.audit import EventInline
+from consumer.intake.models import ReceivedTransaction, TransactionEvent
+
+
+class TransactionEventInline(EventInline):
+    model = TransactionEvent
 
 
 @admin.register(ReceivedTransaction)
@@ -13,6 +18,7 @@ class ReceivedTransactionAdmin(ReadOnlyAdmin):
     search_fields = ("id", "reference", "correlation_id", "source_account", "destination_account")
     date_hierarchy = "received_at"
     show_full_result_count = False
+    inlines = [TransactionEventInline]
 
     @admin.display(description="decision")
     def decision(self, obj: ReceivedTransaction) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 
 from bankflow.errors import NotFound
 from consumer.intake.models import ReceivedTransaction, Status
@@ -23,6 +23,18 @@ def transaction_detail(*, transaction_id: UUID) -> dict[str, Any]:
 
 def _detail(tx: ReceivedTransaction, message: WebhookMessage | None) -> dict[str, Any]:
     return {
+        "events": [
+            {
+                "at": event.at,
+                "type": event.kind,
+                "from_status": event.from_status,
+                "to_status": event.to_status,
+                "detail": event.detail,
+                "correlation_id": event.correlation_id,
+                "actor": event.actor,
+            }
+            for event in tx.events.all()  # oldest first (Meta.ordering); prefetched for lists
+        ],
         "id": tx.id,
         "status": tx.status,
         "result": tx.result,
@@ -52,7 +64,7 @@ def transaction_list(
 
 
 def transaction_details(*, transactions: Sequence[ReceivedTransaction]) -> list[dict[str, Any]]:
-    """``transaction_detail`` for a page of transactions, in two queries."""
+    """``transaction_detail`` for a page of transactions, in three queries."""
     through = WebhookMessage.transactions.through
     latest: dict[UUID, WebhookMessage] = {}
     links = (
@@ -62,4 +74,5 @@ def transaction_details(*, transactions: Sequence[ReceivedTransaction]) -> list[
     )
     for link in links:
         latest[link.receivedtransaction_id] = link.webhookmessage
+    prefetch_related_objects(list(transactions), "events")
     return [_detail(tx, latest.get(tx.id)) for tx in transactions]

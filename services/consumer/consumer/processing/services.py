@@ -26,7 +26,8 @@ from bankflow import wire
 from bankflow.db import update_rows
 from bankflow.logging import correlation, current_correlation_id, get_logger
 from bankflow.money import round_money
-from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction, Status
+from consumer.intake import events
+from consumer.intake.models import FINAL_STATUSES, EventKind, ReceivedTransaction, Status
 from consumer.intake.services import transactions_store
 from consumer.intake.states import TRANSACTION_STATES
 from consumer.ledger.postings import Posting, postings_for
@@ -69,6 +70,17 @@ def transactions_receive(*, items: Sequence[wire.IntakeItem]) -> IntakeOutcome:
     """
     with transaction.atomic():
         stored = transactions_store(items=items, correlation_id=current_correlation_id() or "")
+        # Only the new ids: a duplicate delivery is not a step of the transaction.
+        events.record_many(
+            events.event(
+                stored.rows[tx_id],
+                EventKind.RECEIVED,
+                previous=None,
+                new=Status.RECEIVED,
+                at=stored.rows[tx_id].received_at,
+            )
+            for tx_id in stored.accepted
+        )
         enqueue_processing(stored.accepted)
         final = list(
             ReceivedTransaction.objects.filter(id__in=stored.duplicates, status__in=FINAL_STATUSES)
@@ -149,9 +161,72 @@ def transactions_process(*, transaction_ids: Sequence[UUID | str]) -> BatchOutco
             ["status", "result", "failure_reason", "processed_at", "updated_at"],
         )
         ledger_post(postings=postings)
+        events.record_many(_batch_events(rows, claimed, postings, now=now))
         webhook_messages_create(transactions=rows)
     _record(rows, {row.id for row, _ in claimed}, outcome, seconds=time.perf_counter() - started)
     return outcome
+
+
+def _batch_events(
+    rows: Sequence[ReceivedTransaction],
+    claimed: Sequence[tuple[ReceivedTransaction, str]],
+    postings: Sequence[Posting],
+    *,
+    now: datetime,
+) -> list[events.TransactionEvent]:
+    """A batch's steps, each row's in order: processing (if this batch claimed it),
+    decided or failed, posted (approved ones, with their legs)."""
+    claimed_from = {row.id: previous for row, previous in claimed}
+    legs: dict[UUID, int] = {}
+    for posting in postings:
+        legs[posting.transaction_id] = legs.get(posting.transaction_id, 0) + 1
+    trail = []
+    for row in rows:
+        if row.id in claimed_from:
+            trail.append(
+                events.event(
+                    row,
+                    EventKind.PROCESSING,
+                    previous=claimed_from[row.id],
+                    new=Status.PROCESSING,
+                    at=now,
+                )
+            )
+        if row.status == Status.FAILED:
+            trail.append(
+                events.event(
+                    row,
+                    EventKind.FAILED,
+                    previous=Status.PROCESSING,
+                    new=row.status,
+                    detail={"reason": row.failure_reason},
+                    at=now,
+                )
+            )
+            continue
+        result = row.result or {}
+        trail.append(
+            events.event(
+                row,
+                EventKind.DECIDED,
+                previous=Status.PROCESSING,
+                new=row.status,
+                detail={k: result.get(k) for k in ("decision", "risk_score", "reasons", "fee")},
+                at=now,
+            )
+        )
+        if legs.get(row.id):
+            trail.append(
+                events.event(
+                    row,
+                    EventKind.POSTED,
+                    previous=row.status,
+                    new=row.status,
+                    detail={"legs": legs[row.id], "fee": result.get("fee")},
+                    at=now,
+                )
+            )
+    return trail
 
 
 def _decide(

@@ -23,7 +23,8 @@ from bankflow import wire
 from bankflow.errors import Conflict, Invalid, NotFound
 from bankflow.logging import correlation, get_logger
 from bankflow.money import round_money
-from consumer.intake.models import ReceivedTransaction, Status
+from consumer.intake import events
+from consumer.intake.models import EventKind, ReceivedTransaction, Status
 from consumer.ledger.postings import postings_for
 from consumer.ledger.services import ledger_post
 from consumer.metrics import REVIEW_QUEUE_OVERDUE, REVIEW_QUEUE_SIZE, REVIEWS_DECIDED
@@ -104,23 +105,25 @@ def review_decide(
         REVIEW_STATES.apply(held, decision)
 
         fee = round_money(Decimal(0), tx.currency)
+        legs: list[str] = []
         if decision == Decision.APPROVED:
             valid = validate_transaction(tx)  # it passed once; the same rules, the same answer
             fee = FeeSchedule.from_settings().fee(
                 type_=valid.type, amount=valid.amount, currency=valid.currency
             )
-            ledger_post(
-                postings=postings_for(
-                    transaction_id=tx.id,
-                    type=valid.type,
-                    amount=valid.amount,
-                    fee=fee,
-                    currency=valid.currency,
-                    source=valid.source,
-                    destination=valid.destination,
-                )
+            postings = postings_for(
+                transaction_id=tx.id,
+                type=valid.type,
+                amount=valid.amount,
+                fee=fee,
+                currency=valid.currency,
+                source=valid.source,
+                destination=valid.destination,
             )
+            ledger_post(postings=postings)
+            legs = [p.leg for p in postings]
         initial_score = int(result.get("risk_score", 0))
+        actor = events.staff_actor(user) if user is not None else events.reviewer_actor(reviewer)
         ReviewDecision.objects.create(
             transaction=tx,
             decision=decision,
@@ -142,10 +145,40 @@ def review_decide(
                 "reviewer": reviewer,
                 "reviewed_at": wire.iso_datetime(now),
                 "initial_risk_score": initial_score,
+                "actor": actor,
             },
         }
         tx.updated_at = now
         tx.save(update_fields=["result", "updated_at"])
+        trail = [
+            events.event(
+                tx,
+                EventKind.REVIEW_RESOLVED,
+                previous=tx.status,
+                new=tx.status,
+                detail={
+                    "decision": decision,
+                    "fee": str(fee),
+                    "note": note,
+                    "initial_risk_score": initial_score,
+                },
+                actor=actor,
+                at=now,
+            )
+        ]
+        if legs:
+            trail.append(
+                events.event(
+                    tx,
+                    EventKind.POSTED,
+                    previous=tx.status,
+                    new=tx.status,
+                    detail={"legs": legs, "fee": str(fee)},
+                    actor=actor,
+                    at=now,
+                )
+            )
+        events.record_many(trail)
         webhook_messages_create(transactions=[tx], type=wire.REVIEW_RESOLVED)
         transaction.on_commit(lambda: REVIEWS_DECIDED.labels(decision=decision).inc())
     with correlation(tx.correlation_id or None, transaction_id=str(tx.id)):

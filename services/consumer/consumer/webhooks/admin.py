@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from bankflow.admin import ReadOnlyAdmin
+from consumer.intake import events
 from consumer.webhooks.models import WebhookAttempt, WebhookMessage
 from consumer.webhooks.services import webhook_messages_redeliver
 
@@ -57,7 +58,10 @@ class WebhookMessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Redeliver the selected dead or retrying messages now")
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookMessage]) -> None:
-        ids = webhook_messages_redeliver(message_ids=queryset.values_list("id", flat=True))
+        ids = webhook_messages_redeliver(
+            message_ids=queryset.values_list("id", flat=True),
+            actor=events.staff_actor(request.user),
+        )
         skipped = queryset.count() - len(ids)
         self.message_user(request, f"{len(ids)} message(s) scheduled for delivery.")
         if skipped:

@@ -16,7 +16,8 @@ from django.utils import timezone
 from bankflow import wire
 from bankflow.db import copy_rows, update_rows
 from bankflow.logging import correlation, current_correlation_id, get_logger
-from consumer.intake.models import FINAL_STATUSES, ReceivedTransaction
+from consumer.intake import events
+from consumer.intake.models import FINAL_STATUSES, EventKind, ReceivedTransaction
 from consumer.metrics import (
     WEBHOOK_ATTEMPT_SECONDS,
     WEBHOOK_ATTEMPTS,
@@ -187,6 +188,19 @@ def _record_attempt(message_id: str, attempts: int, answer: Answer) -> str:
             duration_ms=answer.duration_ms,
             error=answer.error,
         )
+        _record_message_events(
+            message,
+            EventKind.WEBHOOK_ATTEMPT,
+            detail={
+                "webhook_id": message.id,
+                "attempt": attempts + 1,
+                "outcome": outcome,
+                "status_code": answer.status_code,
+                **({"error": answer.error} if answer.error else {}),
+                **({} if ours else {"superseded": True}),
+            },
+            at=now,
+        )
     log.log(
         logging.WARNING if outcome == DEAD else logging.INFO,
         f"webhook_{outcome}",
@@ -201,7 +215,27 @@ def _record_attempt(message_id: str, attempts: int, answer: Answer) -> str:
     return outcome
 
 
-def webhook_messages_redeliver(*, message_ids: Iterable[str] = (), dead: bool = False) -> list[str]:
+def _record_message_events(
+    message: WebhookMessage, kind: str, *, detail: dict[str, Any], actor: str = "", at: Any
+) -> None:
+    """One event for each transaction a message carries, in one statement. The results in
+    the payload name the transactions and their (final) status: no query needed."""
+    rows = []
+    for item in message.payload.get("results", []):
+        tx = ReceivedTransaction(
+            id=item["transaction_id"],
+            correlation_id=item.get("correlation_id") or message.correlation_id,
+        )
+        status = item.get("status", "")
+        rows.append(
+            events.event(tx, kind, previous=status, new=status, detail=detail, actor=actor, at=at)
+        )
+    events.record_many(rows)
+
+
+def webhook_messages_redeliver(
+    *, message_ids: Iterable[str] = (), dead: bool = False, actor: str = ""
+) -> list[str]:
     """Back to ``pending`` with a fresh retry schedule, and sent at once.
 
     Takes dead messages (all of them with ``dead=True``) and retrying ones (sent now
@@ -219,6 +253,14 @@ def webhook_messages_redeliver(*, message_ids: Iterable[str] = (), dead: bool = 
             MESSAGE_STATES.apply(message, MessageState.PENDING)
             message.attempts, message.next_attempt_at, message.updated_at = 0, now, now
         update_rows(WebhookMessage, chosen, ["state", "attempts", "next_attempt_at", "updated_at"])
+        for message in chosen:
+            _record_message_events(
+                message,
+                EventKind.WEBHOOK_REDELIVERY,
+                detail={"webhook_id": message.id},
+                actor=actor,
+                at=now,
+            )
         ids = [m.id for m in chosen]
         _enqueue_on_commit(ids)
     for message_id in ids:

@@ -184,6 +184,7 @@ def test_detail_shows_status_result_and_webhook_state(api):
         "result": tx.result,
         "failure_reason": None,
         "webhook": {"state": "retrying", "attempts": 2, "last_status_code": 503},
+        "events": [],
     }
 
 

@@ -26,6 +26,10 @@ def test_a_review_is_decided_over_the_api(api, producer):
     assert body["id"] == str(tx.id) and body["status"] == "processed"
     assert body["result"]["decision"] == "approved"
     assert body["result"]["review"]["reviewer"] == "ops-bot"
+    resolved = [e for e in body["events"] if e["type"] == "review_resolved"]
+    assert [(e["actor"], e["detail"]["decision"]) for e in resolved] == [
+        ("reviewer:ops-bot", "approved")
+    ]
     assert body["webhook"]["state"] in {"pending", "delivered"}
     assert Entry.objects.filter(transaction_id=tx.id).count() == 4
 
@@ -100,7 +104,14 @@ def test_the_list_is_oldest_first_and_cursor_paginated(api):
 
     assert [t["id"] for t in first["results"] + second["results"]] == [str(t.id) for t in txs]
     assert second["next"] is None
-    assert set(first["results"][0]) == {"id", "status", "result", "failure_reason", "webhook"}
+    assert set(first["results"][0]) == {
+        "id",
+        "status",
+        "result",
+        "failure_reason",
+        "webhook",
+        "events",
+    }
 
 
 def test_the_list_filters_by_status_decision_and_account(api):

@@ -49,6 +49,7 @@ def test_approving_posts_the_legs_and_the_fee_and_tells_the_producer(producer):
         "reviewer": "alice",
         "reviewed_at": result["processed_at"],
         "initial_risk_score": 60,
+        "actor": "reviewer:alice",
     }
     # And the ledger holds its principal and its fee, balanced
     entries = Entry.objects.filter(transaction_id=tx.id)
@@ -61,6 +62,21 @@ def test_approving_posts_the_legs_and_the_fee_and_tells_the_producer(producer):
     assert message.payload["type"] == "transaction.review_resolved"
     assert message.payload["results"][0]["result"] == result
     assert ReviewDecision.objects.get(transaction=tx).reviewer == "alice"
+    # And the audit trail says who resolved it and what was posted
+    trail = [(e.kind, e.actor) for e in tx.events.all()]
+    assert trail == [("review_resolved", "reviewer:alice"), ("posted", "reviewer:alice")]
+
+
+def test_a_staff_user_is_the_actor_of_the_event(producer):
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_user("rita", is_staff=True)
+    tx = held()
+
+    review_decide(transaction_id=tx.id, decision="declined", note="n", reviewer="rita", user=user)
+
+    (event,) = tx.events.all()
+    assert (event.kind, event.actor, event.detail["note"]) == ("review_resolved", "staff:rita", "n")
 
 
 def test_declining_posts_nothing_and_costs_nothing(producer):

@@ -6,7 +6,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from bankflow.admin import ReadOnlyAdmin
-from producer.transactions.models import IdempotencyKey, OutboxMessage, Transaction, WebhookReceipt
+from bankflow.audit import EventInline
+from producer.transactions.models import (
+    IdempotencyKey,
+    OutboxMessage,
+    Transaction,
+    TransactionEvent,
+    WebhookReceipt,
+)
 
 
 class OutboxInline(admin.TabularInline):
@@ -18,6 +25,10 @@ class OutboxInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class TransactionEventInline(EventInline):
+    model = TransactionEvent
 
 
 @admin.register(Transaction)
@@ -37,7 +48,7 @@ class TransactionAdmin(ReadOnlyAdmin):
     list_select_related = ("client",)
     date_hierarchy = "created_at"
     show_full_result_count = False  # COUNT(*) on a big table on every page load
-    inlines = [OutboxInline]
+    inlines = [TransactionEventInline, OutboxInline]
 
 
 @admin.register(OutboxMessage)

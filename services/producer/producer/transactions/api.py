@@ -31,7 +31,9 @@ from producer.transactions import idempotency, selectors, services
 from producer.transactions.serializers import (
     LIST_DEFAULT_LIMIT,
     LIST_MAX_LIMIT,
+    EventListQuerySerializer,
     TransactionBulkInputSerializer,
+    TransactionEventSerializer,
     TransactionFilterSerializer,
     TransactionInputSerializer,
     TransactionSerializer,
@@ -71,6 +73,12 @@ class TransactionCursorPagination(CursorPagination):
             return super().decode_cursor(request)
         except exceptions.NotFound:
             raise exceptions.ValidationError({"cursor": ["Invalid cursor."]}) from None
+
+
+class EventCursorPagination(TransactionCursorPagination):
+    """A transaction's events, oldest first (the id breaks ties within one timestamp)."""
+
+    ordering = ("at", "id")
 
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -245,3 +253,28 @@ class TransactionViewSet(viewsets.ViewSet):
             client=request_client(request), transaction_id=uuid.UUID(id)
         )
         return Response(TransactionSerializer(tx).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="The transaction's audit trail (cursor-paginated, oldest first)",
+        description=(
+            "One event per change of the transaction (`created`, `updated`, `dispatched`, "
+            "`dispatch_failed`, `result_applied`, `failed`, `cancelled`, `retried`, "
+            "`review_resolved`), appended in the same database transaction as the change "
+            "and never changed or removed. A duplicate webhook or a result ignored for a "
+            "final transaction writes none. Another client's id answers 404."
+        ),
+        parameters=[
+            EventListQuerySerializer,
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`/`previous`."),
+        ],
+        responses={200: TransactionEventSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, id: str) -> Response:
+        EventListQuerySerializer(data=request.query_params.dict()).is_valid(raise_exception=True)
+        queryset = selectors.transaction_events(
+            client=request_client(request), transaction_id=uuid.UUID(id)
+        )
+        paginator = EventCursorPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(TransactionEventSerializer(page, many=True).data)

@@ -174,3 +174,43 @@ class WebhookReceipt(models.Model):
 
     def __str__(self) -> str:
         return self.msg_id
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created"
+    UPDATED = "updated"
+    DISPATCHED = "dispatched"
+    DISPATCH_FAILED = "dispatch_failed"
+    RESULT_APPLIED = "result_applied"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    RETRIED = "retried"
+    REVIEW_RESOLVED = "review_resolved"
+
+
+class TransactionEvent(models.Model):
+    """One change of a transaction, appended in the database transaction of the change.
+
+    Append-only: the application never updates or deletes a row (``events.py`` only
+    inserts; on PostgreSQL a trigger refuses UPDATE and DELETE).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    from_status = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001 - none before created
+    to_status = models.CharField(max_length=16)
+    detail = models.JSONField(default=dict, blank=True)
+    correlation_id = models.CharField(max_length=128, blank=True, default="")
+    # Who asked, for operator actions: "client:<id>", "staff:<username>", "command:<name>".
+    actor = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["transaction", "at", "id"], name="tx_event_trail"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} {self.kind} {self.from_status}->{self.to_status}"

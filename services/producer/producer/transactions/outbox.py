@@ -29,15 +29,17 @@ from django.utils import timezone
 from bankflow import wire
 from bankflow.logging import get_logger, outgoing_headers
 from bankflow.redis import get_redis
-from producer.transactions import metrics
+from producer.transactions import events, metrics
 from producer.transactions.models import (
     ACTIVE_OUTBOX_STATES,
+    EventKind,
     OutboxMessage,
     OutboxState,
     Status,
     Transaction,
 )
 from producer.transactions.states import (
+    FINAL,
     OUTBOX_STATES,
     TRANSACTION_STATES,
     fail_locked,
@@ -237,13 +239,34 @@ def _lock_transactions(messages: Sequence[OutboxMessage]) -> list[Transaction]:
     )
 
 
-def _settle_accepted(messages: Sequence[OutboxMessage]) -> None:
+def _batch_id() -> str:
+    """Names one intake request in its transactions' events."""
+    return uuid.uuid4().hex[:16]
+
+
+def _attempts(messages: Sequence[OutboxMessage]) -> dict[uuid.UUID, int]:
+    return {m.transaction_id: m.attempts for m in messages}
+
+
+def _settle_accepted(messages: Sequence[OutboxMessage], *, batch: str) -> None:
     now = timezone.now()
+    attempts = _attempts(messages)
     with db.atomic():
         # Only rows still pending: a result may have overtaken us.
         moved = TRANSACTION_STATES.apply_many(_lock_transactions(messages), Status.DISPATCHED)
         Transaction.objects.filter(id__in=[tx.id for tx, _ in moved]).update(
             status=Status.DISPATCHED, updated_at=now
+        )
+        events.record_many(
+            events.event(
+                tx,
+                EventKind.DISPATCHED,
+                previous=previous,
+                new=tx.status,
+                detail={"attempt": attempts[tx.id], "batch": batch, "batch_size": len(messages)},
+                at=now,
+            )
+            for tx, previous in moved
         )
         OUTBOX_STATES.update(
             OutboxMessage.objects.filter(id__in=[m.id for m in messages]),
@@ -265,7 +288,7 @@ def _error_summary(errors: Any) -> str:
     return str(errors)
 
 
-def _settle_rejected(messages: Sequence[OutboxMessage], body: Any) -> None:
+def _settle_rejected(messages: Sequence[OutboxMessage], body: Any, *, batch: str) -> None:
     """A 400: the named items are failed, the others are sent again at once."""
     if isinstance(body, dict) and body and all(str(k).isdigit() for k in body):
         reasons = {
@@ -277,48 +300,102 @@ def _settle_rejected(messages: Sequence[OutboxMessage], body: Any) -> None:
         summary = _error_summary(body)
         reasons = {m.id: summary for m in messages}
     now = timezone.now()
+    attempts = _attempts(messages)
+    by_reason: dict[str, list[OutboxMessage]] = defaultdict(list)
+    for message in messages:
+        if message.id in reasons:
+            reason = f"rejected by the consumer: {reasons[message.id]}"[:ERROR_MAX_LENGTH]
+            by_reason[reason].append(message)
+    again = [m for m in messages if m.id not in reasons]
     with db.atomic():
         locked = {tx.id: tx for tx in _lock_transactions(messages)}
         changed = []
-        for message in messages:
-            if message.id not in reasons:
-                continue
-            reason = f"rejected by the consumer: {reasons[message.id]}"[:ERROR_MAX_LENGTH]
-            changed += fail_locked([locked[message.transaction_id]], reason=reason, now=now)
+        for reason, rejected in by_reason.items():
+            changed += fail_locked(
+                [locked[m.transaction_id] for m in rejected],
+                reason=reason,
+                now=now,
+                detail={"attempt": rejected[0].attempts, "batch": batch},
+            )
             OUTBOX_STATES.update(
-                OutboxMessage.objects.filter(id=message.id),
+                OutboxMessage.objects.filter(id__in=[m.id for m in rejected]),
                 OutboxState.FAILED,
                 claimed_until=None,
                 last_error=reason,
             )
         OUTBOX_STATES.update(
-            OutboxMessage.objects.filter(id__in=[m.id for m in messages if m.id not in reasons]),
+            OutboxMessage.objects.filter(id__in=[m.id for m in again]),
             OutboxState.PENDING,
             available_at=now,
             claimed_until=None,
         )
+        _record_dispatch_failed(
+            [locked[m.transaction_id] for m in again if m.transaction_id in locked],
+            attempts,
+            error="another item of the batch was rejected",
+            batch=batch,
+            now=now,
+        )
         db.on_commit(lambda: record_changes(changed))
 
 
-def _settle_error(messages: Sequence[OutboxMessage], error: str) -> None:
+def _record_dispatch_failed(
+    transactions: Sequence[Transaction],
+    attempts: dict[uuid.UUID, int],
+    *,
+    error: str,
+    batch: str,
+    now: datetime,
+    retry_at: dict[uuid.UUID, datetime] | None = None,
+) -> None:
+    """A ``dispatch_failed`` event (status unchanged) for each transaction whose attempt
+    failed and will be retried: one statement for the batch."""
+    events.record_many(
+        events.event(
+            tx,
+            EventKind.DISPATCH_FAILED,
+            previous=tx.status,
+            new=tx.status,
+            detail={
+                "attempt": attempts[tx.id],
+                "batch": batch,
+                "error": error,
+                **(
+                    {"next_attempt_at": wire.iso_datetime(retry_at[tx.id])}
+                    if retry_at and tx.id in retry_at
+                    else {}
+                ),
+            },
+            at=now,
+        )
+        for tx in transactions
+        if tx.status not in FINAL  # a result overtook the attempt: nothing to retry
+    )
+
+
+def _settle_error(messages: Sequence[OutboxMessage], error: str, *, batch: str) -> None:
     """A transient failure: back off, or fail the transaction after the last attempt."""
     now = timezone.now()
     error = error[:ERROR_MAX_LENGTH]
     max_attempts = settings.DISPATCH_MAX_ATTEMPTS
+    attempts = _attempts(messages)
     exhausted = [m for m in messages if m.attempts >= max_attempts]
-    by_attempts: dict[int, list[int]] = defaultdict(list)
+    by_attempts: dict[int, list[OutboxMessage]] = defaultdict(list)
     for message in messages:
         if message.attempts < max_attempts:
-            by_attempts[message.attempts].append(message.id)
+            by_attempts[message.attempts].append(message)
     with db.atomic():
+        # Transactions before outbox rows (see _lock_transactions); the status each
+        # dispatch_failed event states is the one read under this lock.
+        locked = {tx.id: tx for tx in _lock_transactions(messages)}
         changed: list[tuple[Transaction, str]] = []
         if exhausted:
-            locked = {tx.id: tx for tx in _lock_transactions(exhausted)}
             reason = f"consumer unreachable after {max_attempts} attempts ({error})"
             changed = fail_locked(
                 [locked[m.transaction_id] for m in exhausted],
                 reason=reason[:ERROR_MAX_LENGTH],
                 now=now,
+                detail={"attempt": max_attempts, "batch": batch},
             )
             OUTBOX_STATES.update(
                 OutboxMessage.objects.filter(id__in=[m.id for m in exhausted]),
@@ -326,14 +403,25 @@ def _settle_error(messages: Sequence[OutboxMessage], error: str) -> None:
                 claimed_until=None,
                 last_error=error,
             )
-        for attempts, ids in by_attempts.items():
+        retry_at: dict[uuid.UUID, datetime] = {}
+        for count, group in by_attempts.items():
+            available_at = now + timedelta(seconds=backoff_seconds(count))
+            retry_at.update((m.transaction_id, available_at) for m in group)
             OUTBOX_STATES.update(
-                OutboxMessage.objects.filter(id__in=ids),
+                OutboxMessage.objects.filter(id__in=[m.id for m in group]),
                 OutboxState.PENDING,
-                available_at=now + timedelta(seconds=backoff_seconds(attempts)),
+                available_at=available_at,
                 claimed_until=None,
                 last_error=error,
             )
+        _record_dispatch_failed(
+            [locked[t] for t in retry_at if t in locked],
+            attempts,
+            error=error,
+            batch=batch,
+            now=now,
+            retry_at=retry_at,
+        )
         db.on_commit(lambda: record_changes(changed))
     log.warning("dispatch_failed", error=error, batch=len(messages), exhausted=len(exhausted))
 
@@ -344,23 +432,24 @@ def outbox_dispatch_batch(*, batch_size: int) -> int:
     if not messages:
         return 0
     metrics.dispatch_batch_size.observe(len(messages))
+    batch = _batch_id()
     try:
         response = post_to_consumer([intake_item(m.transaction) for m in messages])
     except requests.RequestException as exc:
         metrics.dispatch_requests.labels(outcome="error").inc()
-        _settle_error(messages, f"{type(exc).__name__}")
+        _settle_error(messages, f"{type(exc).__name__}", batch=batch)
         return len(messages)
     if 200 <= response.status_code < 300:
         metrics.dispatch_requests.labels(outcome="accepted").inc()
-        _settle_accepted(messages)
+        _settle_accepted(messages, batch=batch)
     elif response.status_code == 400 and not _unsupported_version(body := _json(response)):
         metrics.dispatch_requests.labels(outcome="rejected").inc()
         log.warning("dispatch_rejected", batch=len(messages), errors=body)
-        _settle_rejected(messages, body)
+        _settle_rejected(messages, body, batch=batch)
     else:  # 401/403 (misconfigured token), 429, 5xx, a wire version the consumer does not
         # know yet: transient as far as we can tell
         metrics.dispatch_requests.labels(outcome="error").inc()
-        _settle_error(messages, f"HTTP {response.status_code}")
+        _settle_error(messages, f"HTTP {response.status_code}", batch=batch)
     return len(messages)
 
 

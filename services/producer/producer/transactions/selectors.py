@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from bankflow.errors import NotFound
 from producer.clients.models import Client
-from producer.transactions.models import Transaction
+from producer.transactions.models import Transaction, TransactionEvent
 
 
 def transaction_list(
@@ -43,3 +43,10 @@ def transaction_get(*, client: Client, transaction_id: uuid.UUID) -> Transaction
     if tx is None:
         raise NotFound("No such transaction.")
     return tx
+
+
+def transaction_events(*, client: Client, transaction_id: uuid.UUID) -> QuerySet[TransactionEvent]:
+    """The transaction's audit trail, oldest first; another client's id is a 404."""
+    if not Transaction.objects.filter(client=client, id=transaction_id).exists():
+        raise NotFound("No such transaction.")
+    return TransactionEvent.objects.filter(transaction_id=transaction_id).order_by("at", "id")

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from bankflow import money, wire
 from bankflow.api import StrictFieldsMixin
 from bankflow.wire import TransactionType
-from producer.transactions.models import Status, Transaction
+from producer.transactions.models import EventKind, Status, Transaction, TransactionEvent
 
 BULK_MAX_ITEMS = 1000
 LIST_MAX_LIMIT = 500
@@ -164,6 +164,41 @@ class TransactionSerializer(serializers.ModelSerializer):
             "created_at": wire.iso_datetime(instance.created_at),
             "updated_at": wire.iso_datetime(instance.updated_at),
         }
+
+
+class TransactionEventSerializer(serializers.Serializer):
+    """One event of a transaction's audit trail (``GET /transactions/{id}/events/``)."""
+
+    at = serializers.DateTimeField()
+    type = serializers.ChoiceField(choices=EventKind.choices, source="kind")
+    from_status = serializers.ChoiceField(choices=Status.choices, allow_null=True)
+    to_status = serializers.ChoiceField(choices=Status.choices)
+    detail = serializers.DictField(
+        help_text="What the change was: e.g. `attempt` and `batch` for a dispatch, "
+        "`fields` for an update, `reason` for a failure, `decision` for a result."
+    )
+    correlation_id = serializers.CharField()
+    actor = serializers.CharField(
+        help_text="Who asked, for an action someone took: `client:<id>`, "
+        "`staff:<username>`, `command:<name>`; empty for the system's own steps."
+    )
+
+    def to_representation(self, instance: TransactionEvent) -> dict[str, Any]:
+        return {
+            "at": wire.iso_datetime(instance.at),
+            "type": instance.kind,
+            "from_status": instance.from_status,
+            "to_status": instance.to_status,
+            "detail": instance.detail,
+            "correlation_id": instance.correlation_id,
+            "actor": instance.actor,
+        }
+
+
+class EventListQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=LIST_MAX_LIMIT, default=LIST_DEFAULT_LIMIT
+    )
 
 
 class TransactionFilterSerializer(serializers.Serializer):

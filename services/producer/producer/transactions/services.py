@@ -24,13 +24,15 @@ from bankflow.errors import Conflict, NotFound
 from bankflow.logging import get_logger
 from bankflow.wire import ResultItem
 from producer.clients.models import Client
-from producer.transactions import metrics
+from producer.transactions import events, metrics
 from producer.transactions.inputs import TransactionInput
 from producer.transactions.models import (
+    EventKind,
     OutboxMessage,
     OutboxState,
     Status,
     Transaction,
+    TransactionEvent,
     WebhookReceipt,
 )
 from producer.transactions.outbox import dispatch_kick
@@ -49,10 +51,20 @@ REASON_MAX_LENGTH = Transaction._meta.get_field("failure_reason").max_length or 
 # --- state changes -------------------------------------------------------------------
 
 
-def _transition(tx: Transaction, target: str, *, fields: Sequence[str] = ()) -> None:
-    """Move one locked transaction to ``target`` (InvalidTransition otherwise) and save."""
+def _transition(
+    tx: Transaction,
+    target: str,
+    *,
+    kind: str,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+    fields: Sequence[str] = (),
+) -> None:
+    """Move one locked transaction to ``target`` (InvalidTransition otherwise), save, and
+    append its event."""
     previous = TRANSACTION_STATES.apply(tx, target)
     tx.save(update_fields=["status", "updated_at", *fields])
+    events.record(tx, kind, previous=previous, new=tx.status, detail=detail, actor=actor)
     db.on_commit(lambda: record_changes([(tx, previous)]))
 
 
@@ -112,9 +124,14 @@ def transaction_bulk_create(
     outbox = [
         OutboxMessage(transaction=tx, available_at=now, created_at=now) for tx in transactions
     ]
+    actor = events.client_actor(client)
     with db.atomic():
         copy_rows(Transaction, transactions, TRANSACTION_COLUMNS)
         copy_rows(OutboxMessage, outbox, OUTBOX_COLUMNS)
+        events.record_many(
+            events.event(tx, EventKind.CREATED, previous=None, new=tx.status, actor=actor, at=now)
+            for tx in transactions
+        )
         db.on_commit(lambda: _record_created(transactions))
         db.on_commit(dispatch_kick)
     return transactions
@@ -123,8 +140,9 @@ def transaction_bulk_create(
 def transaction_create(
     *, client: Client, data: TransactionInput, correlation_id: str
 ) -> Transaction:
-    """Store one transaction and its outbox row in one round trip: on PostgreSQL a single
-    ``INSERT … RETURNING`` feeding an ``INSERT … SELECT``, atomic by itself."""
+    """Store one transaction, its outbox row and its ``created`` event in one round trip: on
+    PostgreSQL a single ``INSERT … RETURNING`` feeding two ``INSERT … SELECT``, atomic by
+    itself."""
     if connection.vendor != "postgresql":
         return transaction_bulk_create(client=client, items=[data], correlation_id=correlation_id)[
             0
@@ -134,10 +152,22 @@ def transaction_create(
         client=client, correlation_id=correlation_id, created_at=now, updated_at=now, **data
     )
     outbox = OutboxMessage(transaction=tx, available_at=now, created_at=now)
+    created = events.event(
+        tx,
+        EventKind.CREATED,
+        previous=None,
+        new=tx.status,
+        actor=events.client_actor(client),
+        at=now,
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             INSERT_ONE_SQL,
-            [*_db_values(tx, TRANSACTION_COLUMNS), *_db_values(outbox, OUTBOX_COLUMNS[1:])],
+            [
+                *_db_values(tx, TRANSACTION_COLUMNS),
+                *_db_values(outbox, OUTBOX_COLUMNS[1:]),
+                *_db_values(created, events.EVENT_COLUMNS[1:]),
+            ],
         )
     db.on_commit(lambda: _record_created([tx]))
     db.on_commit(dispatch_kick)
@@ -151,17 +181,22 @@ OUTBOX_COLUMNS = ["transaction", "state", "attempts", "available_at", "last_erro
 
 
 def _insert_one_sql() -> str:
-    """``INSERT … RETURNING`` feeding ``INSERT … SELECT``: a transaction and its outbox row
-    in one statement. Names from the models' metadata, every value a parameter."""
+    """``INSERT … RETURNING`` feeding two ``INSERT … SELECT``: a transaction, its outbox row
+    and its first event in one statement. Names from the models' metadata, every value a
+    parameter."""
     tx_fields = [Transaction._meta.get_field(n) for n in TRANSACTION_COLUMNS]
     outbox_fields = [OutboxMessage._meta.get_field(n) for n in OUTBOX_COLUMNS]
+    event_fields = [TransactionEvent._meta.get_field(n) for n in events.EVENT_COLUMNS]
     tx_columns = ", ".join(f'"{f.column}"' for f in tx_fields)  # type: ignore[union-attr]
     outbox_columns = ", ".join(f'"{f.column}"' for f in outbox_fields)  # type: ignore[union-attr]
+    event_columns = ", ".join(f'"{f.column}"' for f in event_fields)  # type: ignore[union-attr]
     return (
         f'WITH tx AS (INSERT INTO "{Transaction._meta.db_table}" ({tx_columns})'  # noqa: S608
-        f' VALUES ({", ".join(["%s"] * len(tx_fields))}) RETURNING "id")'
-        f' INSERT INTO "{OutboxMessage._meta.db_table}" ({outbox_columns})'
-        f" SELECT tx.id, {', '.join(['%s'] * (len(outbox_fields) - 1))} FROM tx"
+        f' VALUES ({", ".join(["%s"] * len(tx_fields))}) RETURNING "id"),'
+        f' outbox AS (INSERT INTO "{OutboxMessage._meta.db_table}" ({outbox_columns})'
+        f" SELECT tx.id, {', '.join(['%s'] * (len(outbox_fields) - 1))} FROM tx)"
+        f' INSERT INTO "{TransactionEvent._meta.db_table}" ({event_columns})'
+        f" SELECT tx.id, {', '.join(['%s'] * (len(event_fields) - 1))} FROM tx"
     )
 
 
@@ -194,28 +229,44 @@ def transaction_update(
     transaction_id: uuid.UUID,
     reference: str | None = None,
     description: str | None = None,
+    actor: str | None = None,
 ) -> Transaction:
+    """Change the free-text fields of a pending transaction; its ``updated`` event names
+    the fields whose value changed (none changed: no event)."""
     tx, _outbox = _lock_pending_not_in_flight(
         client=client, transaction_id=transaction_id, action="changed"
     )
     fields = []
-    if reference is not None:
+    if reference is not None and reference != tx.reference:
         tx.reference = reference
         fields.append("reference")
-    if description is not None:
+    if description is not None and description != tx.description:
         tx.description = description
         fields.append("description")
-    tx.save(update_fields=[*fields, "updated_at"])
+    if fields:
+        tx.save(update_fields=[*fields, "updated_at"])
+        events.record(
+            tx,
+            EventKind.UPDATED,
+            previous=tx.status,
+            new=tx.status,
+            detail={"fields": fields},
+            actor=actor or events.client_actor(client),
+        )
     log.info("transaction_updated", transaction_id=str(tx.id), fields=fields)
     return tx
 
 
 @db.atomic
-def transaction_cancel(*, client: Client, transaction_id: uuid.UUID) -> Transaction:
+def transaction_cancel(
+    *, client: Client, transaction_id: uuid.UUID, actor: str | None = None
+) -> Transaction:
     tx, outbox = _lock_pending_not_in_flight(
         client=client, transaction_id=transaction_id, action="cancelled"
     )
-    _transition(tx, Status.CANCELLED)
+    _transition(
+        tx, Status.CANCELLED, kind=EventKind.CANCELLED, actor=actor or events.client_actor(client)
+    )
     if outbox is not None:
         OUTBOX_STATES.apply(outbox, OutboxState.CANCELLED)
         outbox.save(update_fields=["state"])
@@ -223,7 +274,9 @@ def transaction_cancel(*, client: Client, transaction_id: uuid.UUID) -> Transact
 
 
 @db.atomic
-def transaction_retry(*, client: Client, transaction_id: uuid.UUID) -> Transaction:
+def transaction_retry(
+    *, client: Client, transaction_id: uuid.UUID, actor: str | None = None
+) -> Transaction:
     """Dispatch a failed transaction again, with a fresh outbox row (attempts from zero)."""
     tx = _lock(client=client, transaction_id=transaction_id)
     if not TRANSACTION_STATES.can(tx.status, Status.PENDING):
@@ -231,8 +284,16 @@ def transaction_retry(*, client: Client, transaction_id: uuid.UUID) -> Transacti
     outbox = _live_outbox(tx)
     if outbox is not None and outbox.state == OutboxState.IN_FLIGHT:
         raise Conflict("A dispatch of this transaction is still in flight; retry shortly.")
+    detail = {"previous_failure_reason": tx.failure_reason}
     tx.failure_reason, tx.result = "", None
-    _transition(tx, Status.PENDING, fields=["failure_reason", "result"])
+    _transition(
+        tx,
+        Status.PENDING,
+        kind=EventKind.RETRIED,
+        actor=actor or events.client_actor(client),
+        detail=detail,
+        fields=["failure_reason", "result"],
+    )
     now = timezone.now()
     if outbox is None:
         OutboxMessage.objects.create(transaction=tx, available_at=now)
@@ -246,11 +307,15 @@ def transaction_retry(*, client: Client, transaction_id: uuid.UUID) -> Transacti
 # --- results from the consumer ---------------------------------------------------------
 
 
-def transaction_apply_results(*, results: Sequence[ResultItem]) -> tuple[int, int]:
+def transaction_apply_results(
+    *, results: Sequence[ResultItem], webhook_id: str = ""
+) -> tuple[int, int]:
     """Apply each result on its own and idempotently: (applied, ignored).
 
     Unknown ids and transactions whose status cannot take the result (already final) are
-    ignored. Rows are locked in id order so that concurrent writers cannot deadlock.
+    ignored and write no event; each applied one appends its ``result_applied`` or
+    ``failed`` event, all in one statement. Rows are locked in id order so that concurrent
+    writers cannot deadlock.
     """
     now = timezone.now()
     ids = {r["transaction_id"] for r in results}
@@ -281,18 +346,25 @@ def transaction_apply_results(*, results: Sequence[ResultItem]) -> tuple[int, in
             [tx for tx, _ in changed.values()],
             ["status", "result", "failure_reason", "updated_at"],
         )
+        events.record_many(
+            _result_event(tx, previous, webhook_id=webhook_id, at=now)
+            for tx, previous in changed.values()
+        )
         db.on_commit(lambda: _record_results(changed.values(), now=now))
     return len(changed), ignored
 
 
-def transaction_apply_review_resolutions(*, results: Sequence[ResultItem]) -> tuple[int, int]:
+def transaction_apply_review_resolutions(
+    *, results: Sequence[ResultItem], webhook_id: str = ""
+) -> tuple[int, int]:
     """Apply reviewers' final decisions (``transaction.review_resolved``): (applied, ignored).
 
     A resolution replaces the result of a processed transaction whose current decision is
     ``review``, once (its status stays ``processed``); on a transaction not final yet it is
     applied as the final result (it overtook the first one). Anything else - a second
     resolution, a declined or approved first result, a cancelled or failed transaction, an
-    unknown id - is ignored.
+    unknown id - is ignored and writes no event; each applied one appends a
+    ``review_resolved`` event whose actor is the reviewer.
     """
     now = timezone.now()
     ids = {r["transaction_id"] for r in results}
@@ -323,10 +395,38 @@ def transaction_apply_review_resolutions(*, results: Sequence[ResultItem]) -> tu
             [tx for tx, _ in changed.values()],
             ["status", "result", "failure_reason", "updated_at"],
         )
+        events.record_many(
+            _review_event(tx, previous, webhook_id=webhook_id, at=now)
+            for tx, previous in changed.values()
+        )
         overtaken = [(tx, previous) for tx, previous in changed.values() if previous != tx.status]
         db.on_commit(lambda: _record_results(overtaken, now=now))
         db.on_commit(lambda: _log_resolutions([tx for tx, _ in changed.values()]))
     return len(changed), ignored
+
+
+def _review_event(
+    tx: Transaction, previous: str, *, webhook_id: str, at: datetime
+) -> TransactionEvent:
+    result = tx.result or {}
+    review = result.get("review") or {}
+    detail = {
+        "decision": result.get("decision"),
+        "fee": result.get("fee"),
+        "initial_risk_score": review.get("initial_risk_score"),
+        "note": review.get("note", ""),
+        **({"webhook_id": webhook_id} if webhook_id else {}),
+    }
+    actor = review.get("actor") or f"reviewer:{review.get('reviewer', '')}"
+    return events.event(
+        tx,
+        EventKind.REVIEW_RESOLVED,
+        previous=previous,
+        new=tx.status,
+        detail=detail,
+        actor=str(actor),
+        at=at,
+    )
 
 
 def _log_resolutions(transactions: Iterable[Transaction]) -> None:
@@ -339,6 +439,22 @@ def _log_resolutions(transactions: Iterable[Transaction]) -> None:
             decision=review.get("decision"),
             reviewer=review.get("reviewer"),
         )
+
+
+def _result_event(
+    tx: Transaction, previous: str, *, webhook_id: str, at: datetime
+) -> TransactionEvent:
+    """The event an applied result writes: ``failed`` with its reason, else
+    ``result_applied`` with the decision."""
+    source = {"webhook_id": webhook_id} if webhook_id else {}
+    if tx.status == Status.FAILED:
+        kind, detail = EventKind.FAILED, {"reason": tx.failure_reason, **source}
+    else:
+        result = tx.result or {}
+        kind = EventKind.RESULT_APPLIED
+        detail = {k: result[k] for k in ("decision", "risk_score", "fee") if k in result}
+        detail.update(source)
+    return events.event(tx, kind, previous=previous, new=tx.status, detail=detail, at=at)
 
 
 def _record_results(changes: Iterable[tuple[Transaction, str]], *, now: datetime) -> None:
@@ -365,7 +481,7 @@ def webhook_receive(
                 if type == wire.REVIEW_RESOLVED
                 else transaction_apply_results
             )
-            applied, ignored = apply(results=results)
+            applied, ignored = apply(results=results, webhook_id=msg_id)
             # Written with the results: a concurrent copy of the message fails here and
             # rolls back (its results were no-ops behind our row locks anyway).
             WebhookReceipt.objects.create(msg_id=msg_id, applied=applied, ignored=ignored)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from bankflow.db import update_rows
 from bankflow.logging import get_logger
 from bankflow.statemachine import StateMachine
-from producer.transactions import metrics
-from producer.transactions.models import OutboxState, Status, Transaction
+from producer.transactions import events, metrics
+from producer.transactions.models import EventKind, OutboxState, Status, Transaction
 
 log = get_logger("producer.transactions")
 
@@ -78,11 +79,27 @@ def record_changes(changes: Iterable[tuple[Transaction, str]]) -> None:
 
 
 def fail_locked(
-    transactions: Iterable[Transaction], *, reason: str, now: datetime
+    transactions: Iterable[Transaction],
+    *,
+    reason: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
 ) -> list[tuple[Transaction, str]]:
-    """Mark already-locked transactions failed where the state machine allows it."""
+    """Mark already-locked transactions failed where the state machine allows it, each with
+    its ``failed`` event (one statement for the batch's events)."""
     changed = TRANSACTION_STATES.apply_many(transactions, Status.FAILED)
     for tx, _previous in changed:
         tx.failure_reason, tx.updated_at = reason, now
     update_rows(Transaction, [tx for tx, _ in changed], ["status", "failure_reason", "updated_at"])
+    events.record_many(
+        events.event(
+            tx,
+            EventKind.FAILED,
+            previous=previous,
+            new=tx.status,
+            detail={"reason": reason, **(detail or {})},
+            at=now,
+        )
+        for tx, previous in changed
+    )
     return changed

@@ -24,6 +24,7 @@ def resolved(tx, decision="approved", reviewer="alice"):
             "reviewer": reviewer,
             "reviewed_at": "2026-11-21T11:00:00Z",
             "initial_risk_score": 60,
+            "actor": f"staff:{reviewer}",
         },
     }
     return {"transaction_id": str(tx.id), "status": "processed", "result": result}
@@ -45,6 +46,12 @@ def test_a_resolution_replaces_a_review_result_with_the_final_decision(client):
     assert tx.status == Status.PROCESSED
     assert tx.result["decision"] == "approved"
     assert tx.result["review"]["reviewer"] == "alice"
+    # And one review_resolved event names the reviewer
+    (event,) = tx.events.filter(kind="review_resolved")
+    assert (event.from_status, event.to_status) == ("processed", "processed")
+    assert event.actor == "staff:alice"
+    assert event.detail["decision"] == "approved"
+    assert event.detail["webhook_id"] == "msg_review_1"
 
 
 def test_a_second_resolution_is_ignored(client):
@@ -56,6 +63,7 @@ def test_a_second_resolution_is_ignored(client):
     assert response.json() == {"applied": 0, "ignored": 1}
     tx.refresh_from_db()
     assert tx.result["review"]["reviewer"] == "alice"
+    assert tx.events.filter(kind="review_resolved").count() == 1  # the ignored one wrote none
 
 
 def test_a_resolution_may_overtake_the_first_result(client):
@@ -65,6 +73,8 @@ def test_a_resolution_may_overtake_the_first_result(client):
     deliver(client, resolution(resolved(tx, "declined")), msg_id="msg_review_1")
     tx.refresh_from_db()
     assert (tx.status, tx.result["decision"]) == (Status.PROCESSED, "declined")
+    (event,) = tx.events.filter(kind="review_resolved")
+    assert (event.from_status, event.to_status) == ("dispatched", "processed")
     # And the late review result no longer changes it
     late = {**processed(tx), "result": REVIEW_RESULT}
     deliver(client, {"type": "transaction.results", "results": [late]}, msg_id="msg_late")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from consumer.intake import events
 from consumer.webhooks.services import webhook_messages_redeliver
 
 
@@ -24,7 +25,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, dead: bool, message: list[str], **options: Any) -> None:
         if not dead and not message:
             raise CommandError("Name messages with --message ID, or pass --dead.")
-        ids = webhook_messages_redeliver(message_ids=message, dead=dead)
+        ids = webhook_messages_redeliver(
+            message_ids=message, dead=dead, actor=events.command_actor("redeliver_webhooks")
+        )
         for message_id in ids:
             self.stdout.write(message_id)
         left = sorted(set(message) - set(ids))

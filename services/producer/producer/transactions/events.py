@@ -1,0 +1,91 @@
+"""The producer's audit trail: append one event per change, in the change's transaction.
+
+``event`` builds an unsaved row; ``record`` inserts one; ``record_many`` inserts a batch
+with one COPY (PostgreSQL) or one multi-row INSERT, so a batch of changes pays one
+statement for its events, never one per row. Call them inside the database transaction
+that makes the change: the event commits or rolls back with it. Nothing here updates or
+deletes an event (and on PostgreSQL a trigger refuses both).
+
+``actor`` says who asked, for operator actions: ``client:<id>``, ``staff:<username>``,
+``command:<name>``; empty for the system's own steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from bankflow.db import copy_rows
+from producer.transactions.models import Transaction, TransactionEvent
+
+EVENT_COLUMNS = [
+    "transaction",
+    "at",
+    "kind",
+    "from_status",
+    "to_status",
+    "detail",
+    "correlation_id",
+    "actor",
+]
+
+
+def event(
+    transaction: Transaction,
+    kind: str,
+    *,
+    previous: str | None,
+    new: str,
+    detail: dict[str, Any] | None = None,
+    actor: str = "",
+    at: datetime | None = None,
+) -> TransactionEvent:
+    """An unsaved event for ``record_many``; the correlation id is the transaction's."""
+    return TransactionEvent(
+        transaction_id=transaction.pk,
+        at=at or timezone.now(),
+        kind=str(kind),
+        from_status=None if previous is None else str(previous),
+        to_status=str(new),
+        detail=detail or {},
+        correlation_id=transaction.correlation_id or "",
+        actor=actor,
+    )
+
+
+def record(
+    transaction: Transaction,
+    kind: str,
+    *,
+    previous: str | None,
+    new: str,
+    detail: dict[str, Any] | None = None,
+    actor: str = "",
+) -> TransactionEvent:
+    """Append one event (one INSERT)."""
+    row = event(transaction, kind, previous=previous, new=new, detail=detail, actor=actor)
+    row.save(force_insert=True)
+    return row
+
+
+def record_many(rows: Iterable[TransactionEvent]) -> int:
+    """Append the events built with ``event`` in one statement; how many."""
+    rows = list(rows)
+    if rows:
+        copy_rows(TransactionEvent, rows, EVENT_COLUMNS)
+    return len(rows)
+
+
+def client_actor(client: Any) -> str:
+    return f"client:{client.pk}"
+
+
+def staff_actor(user: Any) -> str:
+    return f"staff:{user.get_username()}"
+
+
+def command_actor(name: str) -> str:
+    return f"command:{name}"
