@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,9 +71,7 @@ def test_the_overview_refreshes_itself(browser, console, deployment: Deployment,
     # Then its figures change without a reload
     expect(tile).not_to_have_text(str(before), timeout=20_000)
     assert int(tile.inner_text()) > before
-    path = shots.take(page, "02-overview")
-    if os.environ.get("BANKFLOW_UPDATE_PICTURES"):
-        shutil.copy(path, ROOT / "docs" / "img" / "console-overview.png")
+    shots.take(page, "02-overview")
     page.context.close()
 
 
@@ -247,4 +246,30 @@ def test_an_account_shows_its_balance_and_entries(browser, console, deployment: 
     expect(page.locator(".tile").first).to_contain_text("EUR balance")
     expect(page.locator("table.list tbody tr")).to_have_count(2)  # the transfer and its fee
     shots.take(page, "11-account")
+    page.context.close()
+
+
+def test_the_overview_after_the_run_is_the_readme_picture(
+    browser, console, deployment: Deployment, shots
+):
+    """Last: the overview with what the tests above left, two reviews still waiting and a
+    transaction that broke the consumer's rules (sent straight to its intake)."""
+    for _ in range(2):
+        held_for_review(deployment)
+    item = transaction_body(type="deposit", amount="40.00", source_account=unique_iban())
+    item.update({"id": str(uuid.uuid4()), "created_at": "2026-11-21T10:00:00Z"})
+    deployment.consumer.post("/api/v1/transactions/", json=[item])
+    wait_for(
+        lambda: (
+            deployment.consumer.get(f"/api/v1/transactions/{item['id']}/").json()["status"]
+            == "failed"
+        )
+    )
+    page = log_in(browser, console)
+    waiting = page.locator(".tile", has_text="waiting for review").locator("b")
+    expect(waiting).to_have_text(re.compile(r"^[1-9]"))
+    expect(page.locator(".tile", has_text="failed, last hour").locator("b")).not_to_have_text("0")
+    path = shots.take(page, "12-overview-after-the-run")
+    if os.environ.get("BANKFLOW_UPDATE_PICTURES"):
+        shutil.copy(path, ROOT / "docs" / "img" / "console-overview.png")
     page.context.close()
