@@ -34,7 +34,7 @@ test-consumer: ## the consumer's tests (real PostgreSQL/RabbitMQ/Redis when they
 	$(TESTENV) consumer -- $(PYTEST) services/consumer/tests
 
 test-e2e: ## black-box, fault and observability tests against the stack started as local processes
-	$(TESTENV) e2e -- $(PYTEST) tests/e2e tests/pipeline tests/observability
+	$(TESTENV) e2e -- $(PYTEST) tests/e2e tests/pipeline tests/observability tests/browser
 
 test-deploy: ## images, charts, workflows, docs offline, and the rendered charts run here (tests/deploy)
 	$(PYTEST) tests/deploy

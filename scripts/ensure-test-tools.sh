@@ -5,8 +5,11 @@
 #
 #   prometheus   the server and promtool: tests/observability runs the charts' dashboards
 #                and alerts against a real Prometheus and `promtool check|test rules`
+#   chromium     Debian's browser at /usr/bin/chromium: tests/browser drives it with
+#                Playwright (the project never downloads a browser: no `playwright install`)
 set -u
 PACKAGES=(prometheus)
+[ -x /usr/bin/chromium ] || PACKAGES+=(chromium)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -3,7 +3,7 @@
 
 For each service: migrate, then gunicorn (web), its Celery worker pools (``POOLS``) and
 Celery beat. The producer gets a demo client whose new API key is printed (and written to
---key-file).
+--key-file); the consumer's console a local staff user whose new password is printed.
 Every process inherits the environment, so DATABASE_URL-style variables point the stack
 at real servers; ``PRODUCER_DATABASE_URL`` / ``CONSUMER_DATABASE_URL`` give each service
 its own database. Ctrl-C (or SIGTERM) stops everything: SIGTERM to each process group,
@@ -57,6 +57,8 @@ class Stack:
     specs: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
     held: set[str] = field(default_factory=set)
     demo_key: str = ""
+    console_user: str = ""
+    console_password: str = ""
 
     # --- environment ----------------------------------------------------------------
     def url(self, service: str) -> str:
@@ -166,6 +168,10 @@ class Stack:
             self.demo_key = (
                 self.manage("producer", "create_client", "demo").strip().splitlines()[-1]
             )
+        if "consumer" in services:  # local mode only: the command refuses anywhere else
+            lines = self.manage("consumer", "console_user").strip().splitlines()
+            self.console_user = lines[-2].removeprefix("console user: ")
+            self.console_password = lines[-1]
         for service in services:
             port = self.producer_port if service == "producer" else self.consumer_port
             self.spawn(
@@ -307,6 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\nbankflow is running:")
     for service in services:
         print(f"  {service:<9} {stack.url(service)}  (docs {stack.url(service)}/api/docs/)")
+    if stack.console_password:
+        print(
+            f"\nConsole: {stack.url('consumer')}/console/\n"
+            f"  user {stack.console_user}  password {stack.console_password}"
+        )
     if stack.demo_key:
         print(f"\nDemo API key (client 'demo'):\n  {stack.demo_key}")
         print(

@@ -44,6 +44,8 @@ pytestmark = pytest.mark.local_stack
 
 FIRE_TIMEOUT = 90.0
 QUIET_TIMEOUT = 120.0
+# A destination the consumer's rules score as high risk (a review, at a small amount).
+HIGH_RISK_IBAN = "RU0900000000000000000001111111111"
 
 
 # ---- faults ---------------------------------------------------------------------------------
@@ -126,6 +128,31 @@ class Faults:
                 "/api/v1/transactions/bulk/", json=[transaction_body() for _ in range(count)]
             )
 
+    def restart_beat(self, process: str, **env: str) -> None:
+        """A beat serves no port: restarted, not waited for (it schedules within a second)."""
+        self.stack.stop_process(process)
+        with environment(**env):
+            self.stack.start_process(process)
+
+    def held_for_review(self) -> None:
+        """A transfer of 100 EUR to a high-risk country: the rules hold it for review."""
+        body = transaction_body(amount="100.00", destination_account=HIGH_RISK_IBAN)
+        self.deployment.producer.post("/api/v1/transactions/", json=body)
+
+    def decide_every_review(self, timeout: float = 60) -> None:
+        """Decline whatever waits for review, until the queue stays empty (late arrivals)."""
+        consumer = self.deployment.consumer
+        deadline, empty = time.monotonic() + timeout, 0
+        while empty < 3 and time.monotonic() < deadline:
+            waiting = consumer.get("/api/v1/transactions/?decision=review&limit=500").json()
+            for item in waiting["results"]:
+                consumer.post(
+                    f"/api/v1/transactions/{item['id']}/review/",
+                    json={"decision": "declined", "note": "alert drill", "reviewer": "tests"},
+                )
+            empty = 0 if waiting["results"] else empty + 1
+            time.sleep(1)
+
     def invalid_intake(self) -> None:
         """A deposit with a source account, sent straight to the consumer's intake (whose
         API checks only the shape): its pipeline fails it, as it would a producer bug."""
@@ -186,6 +213,29 @@ def short_dispatch_budget(f: Faults) -> Iterator[None]:
         f.restart("producer-worker")
 
 
+@contextlib.contextmanager
+def short_review_age(f: Faults) -> Iterator[None]:
+    """Outside the measured window: a review is overdue after about a second
+    (REVIEW_MAX_AGE_HOURS), and the queue is measured every second."""
+    env = {"REVIEW_MAX_AGE_HOURS": "0.0003", "REVIEW_MEASURE_INTERVAL_SECONDS": "1"}
+    f.restart("consumer-worker", **env)
+    f.restart_beat("consumer-beat", **env)
+    try:
+        yield
+    finally:
+        f.restart("consumer-worker")
+        f.restart_beat("consumer-beat")
+
+
+@contextlib.contextmanager
+def reviews_waiting(f: Faults) -> Iterator[None]:
+    # Nobody decides the transactions the rules hold for review; the repair is a reviewer
+    # deciding every one of them.
+    with Load(f.held_for_review, every=1.0):
+        yield
+    f.decide_every_review()
+
+
 @dataclass
 class Scenario:
     name: str
@@ -220,6 +270,12 @@ SCENARIOS = [
         "transactions that break the consumer's business rules",
         invalid_transactions,
         {"BankflowConsumerFailureRatioHigh"},
+    ),
+    Scenario(
+        "transactions held for review wait longer than REVIEW_MAX_AGE_HOURS",
+        reviews_waiting,
+        {"BankflowReviewsOverdue"},
+        prepare=short_review_age,
     ),
     Scenario(
         "the consumer down longer than the producer's dispatch retries",

@@ -296,6 +296,12 @@ def _unwrap(hint: Any) -> Any:
 # --- results: consumer → producer -----------------------------------------------------------
 
 RESULTS = "transaction.results"
+# A reviewer's final decision on a transaction first scored ``review`` (its whole final
+# result, with the review record): it replaces a ``review`` result once, or is applied as
+# the final result to a transaction not final yet (it may overtake the first result).
+REVIEW_RESOLVED = "transaction.review_resolved"
+MESSAGE_TYPES = (RESULTS, REVIEW_RESOLVED)
+REVIEW_DECISIONS = ("approved", "declined")
 Reason = Annotated[str, msgspec.Meta(max_length=10_000)]
 
 
@@ -309,6 +315,30 @@ class ResultBody(TypedDict):
     processed_at: NotRequired[Annotated[datetime, msgspec.Meta(tz=True)]]
 
 
+class ReviewRecord(TypedDict):
+    """Who decided a review, how, and what the first score was."""
+
+    decision: Literal["approved", "declined"]
+    note: Annotated[str, msgspec.Meta(max_length=10_000)]
+    reviewer: Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
+    reviewed_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    initial_risk_score: Annotated[int, msgspec.Meta(ge=0, le=100)]
+    # Who decided, for the audit trail: "staff:<username>" (the console) or
+    # "reviewer:<name>" (the API); readers that do not know it ignore it.
+    actor: NotRequired[Annotated[str, msgspec.Meta(max_length=200)]]
+
+
+class ReviewedResultBody(TypedDict):
+    """A ``transaction.review_resolved`` result: final, and carrying its review."""
+
+    decision: Literal["approved", "declined"]
+    risk_score: Annotated[int, msgspec.Meta(ge=0, le=100)]
+    reasons: NotRequired[list[str]]
+    fee: Decimal
+    processed_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    review: ReviewRecord
+
+
 class ResultItem(TypedDict):
     transaction_id: UUID
     status: Literal["processed", "failed"]
@@ -318,7 +348,7 @@ class ResultItem(TypedDict):
 
 
 class ResultsMessage(TypedDict):
-    type: Literal["transaction.results"]
+    type: Literal["transaction.results", "transaction.review_resolved"]
     results: Annotated[list[ResultItem], msgspec.Meta(min_length=1, max_length=MAX_ITEMS)]
     version: NotRequired[int]
 
@@ -344,15 +374,20 @@ def result_item(
     return item
 
 
-def results_message(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """A results envelope in the current version (stored as JSON and retried as is)."""
-    return {"type": RESULTS, "version": VERSION, "results": list(items)}
+def results_message(items: Iterable[Mapping[str, Any]], *, type: str = RESULTS) -> dict[str, Any]:
+    """A results envelope in the current version (stored as JSON and retried as is);
+    ``type=REVIEW_RESOLVED`` for reviewers' final decisions."""
+    if type not in MESSAGE_TYPES:
+        raise ValueError(f"not a results message type: {type}")
+    return {"type": type, "version": VERSION, "results": list(items)}
 
 
 def read_results(payload: Any) -> ResultsMessage:
     """A parsed (JSON) results message, checked; WireError or UnsupportedVersion otherwise.
 
-    Every processed item must carry a result whose shape ``ResultBody`` accepts.
+    Every processed item must carry a result whose shape ``ResultBody`` accepts; in a
+    ``transaction.review_resolved`` message, every item is processed with a final result
+    and its review record (``ReviewedResultBody``).
     """
     if isinstance(payload, dict):
         check_version(payload.get("version"))
@@ -361,13 +396,17 @@ def read_results(payload: Any) -> ResultsMessage:
     except msgspec.ValidationError as exc:
         raise WireError(_errors(exc)) from None
     errors: dict[str, Any] = {}
+    reviewed = message["type"] == REVIEW_RESOLVED
+    body = ReviewedResultBody if reviewed else ResultBody
     for index, item in enumerate(message["results"]):
         result = item.get("result")
-        if item["status"] == PROCESSED and not result:
+        if reviewed and item["status"] != PROCESSED:
+            errors[str(index)] = {"status": ["A review resolution is always processed."]}
+        elif item["status"] == PROCESSED and not result:
             errors[str(index)] = {"result": ["Required for a processed result."]}
         elif result is not None:
             try:
-                msgspec.convert(result, ResultBody, strict=False)
+                msgspec.convert(result, body, strict=False)
             except msgspec.ValidationError as exc:
                 errors[str(index)] = {"result": _errors(exc)}
     if errors:

@@ -231,3 +231,74 @@ def test_a_malformed_result_is_named(entry, where):
 def test_a_message_carries_1_to_1000_results(results):
     with pytest.raises(wire.WireError):
         wire.read_results({"type": "transaction.results", "results": results})
+
+
+# --- review resolutions -------------------------------------------------------------
+
+
+def reviewed_result(**overrides):
+    result = {
+        "decision": "approved",
+        "risk_score": 60,
+        "reasons": ["new_counterparty"],
+        "fee": "1.25",
+        "processed_at": "2026-11-21T11:00:00Z",
+        "review": {
+            "decision": "approved",
+            "note": "known customer",
+            "reviewer": "alice",
+            "reviewed_at": "2026-11-21T11:00:00Z",
+            "initial_risk_score": 60,
+        },
+    }
+    result.update(overrides)
+    return result
+
+
+def test_a_review_resolution_reads_with_its_review_record():
+    item = wire.result_item(
+        transaction_id=TX_ID, status="processed", correlation_id="c", result=reviewed_result()
+    )
+    payload = json.loads(wire.encode(wire.results_message([item], type=wire.REVIEW_RESOLVED)))
+
+    message = wire.read_results(payload)
+
+    assert message["type"] == "transaction.review_resolved"
+    assert message["results"][0]["result"]["review"]["reviewer"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("result", "field"),
+    [
+        (reviewed_result(decision="review"), "decision"),
+        (reviewed_result(review=None), "review"),
+        ({k: v for k, v in reviewed_result().items() if k != "review"}, "review"),
+    ],
+)
+def test_a_review_resolution_must_be_final_and_carry_its_review(result, field):
+    payload = {
+        "type": wire.REVIEW_RESOLVED,
+        "results": [{"transaction_id": str(TX_ID), "status": "processed", "result": result}],
+    }
+
+    with pytest.raises(wire.WireError) as caught:
+        wire.read_results(payload)
+
+    assert field in caught.value.errors["results"]["0"]["result"]
+
+
+def test_a_review_resolution_is_never_a_failure():
+    payload = {
+        "type": wire.REVIEW_RESOLVED,
+        "results": [{"transaction_id": str(TX_ID), "status": "failed", "reason": "x"}],
+    }
+
+    with pytest.raises(wire.WireError) as caught:
+        wire.read_results(payload)
+
+    assert "status" in caught.value.errors["results"]["0"]
+
+
+def test_an_unknown_message_type_is_refused():
+    with pytest.raises(ValueError, match="not a results message type"):
+        wire.results_message([], type="transaction.other")

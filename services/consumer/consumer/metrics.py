@@ -57,5 +57,22 @@ WEBHOOKS_DEAD = Gauge(
     multiprocess_mode="livemostrecent",
 )
 
+REVIEWS_DECIDED = Counter(
+    "bankflow_consumer_reviews_decided",
+    "Transactions held for review that a reviewer approved or declined, by decision.",
+    ["decision"],
+)
+REVIEW_QUEUE_SIZE = Gauge(
+    "bankflow_consumer_review_queue_size",
+    "Transactions waiting for a reviewer (set by the review queue measurement).",
+    multiprocess_mode="livemostrecent",
+)
+REVIEW_QUEUE_OVERDUE = Gauge(
+    "bankflow_consumer_review_queue_overdue",
+    "Transactions waiting for a reviewer longer than REVIEW_MAX_AGE_HOURS.",
+    multiprocess_mode="livemostrecent",
+)
+
 initialise(TRANSACTIONS_PROCESSED, decision=("approved", "declined", "review"))
+initialise(REVIEWS_DECIDED, decision=("approved", "declined"))
 initialise(WEBHOOK_ATTEMPTS, outcome=("delivered", "retry", "dead"))

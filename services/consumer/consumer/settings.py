@@ -10,6 +10,7 @@ from bankflow.base_settings import *  # noqa: F403
 from bankflow.base_settings import (
     CELERY_BROKER_URL,
     DATA_DIR,
+    DEBUG,
     DJANGO_APPS,
     LOCAL,
     LOG_FORMAT,
@@ -25,6 +26,8 @@ INSTALLED_APPS = [
     "consumer.processing",
     "consumer.ledger",
     "consumer.webhooks",
+    "consumer.review",
+    "consumer.console",
 ]
 ROOT_URLCONF = "consumer.urls"
 WSGI_APPLICATION = "consumer.wsgi.application"
@@ -69,13 +72,21 @@ CELERY_TASK_QUEUES = conf.celery_queues(SERVICE, [QUEUE_PROCESS, QUEUE_WEBHOOKS]
 CELERY_TASK_DEFAULT_QUEUE = CELERY_TASK_DEFAULT_ROUTING_KEY = QUEUE_PROCESS
 CELERY_TASK_DEFAULT_EXCHANGE = SERVICE
 CELERY_TASK_ROUTES = conf.celery_routes(
-    {"consumer.processing.tasks.*": QUEUE_PROCESS, "consumer.webhooks.tasks.*": QUEUE_WEBHOOKS}
+    {
+        "consumer.processing.tasks.*": QUEUE_PROCESS,
+        "consumer.review.tasks.*": QUEUE_PROCESS,
+        "consumer.webhooks.tasks.*": QUEUE_WEBHOOKS,
+    }
 )
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / f"{SERVICE}-celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sweep-stuck-transactions": {
         "task": "consumer.processing.tasks.sweep_stuck",
         "schedule": env.float("PROCESSING_SWEEP_INTERVAL_SECONDS", default=30.0),
+    },
+    "measure-review-queue": {
+        "task": "consumer.review.tasks.measure_queue",
+        "schedule": env.float("REVIEW_MEASURE_INTERVAL_SECONDS", default=60.0),
     },
     "sweep-webhook-deliveries": {
         "task": "consumer.webhooks.tasks.sweep_deliveries",
@@ -129,6 +140,24 @@ WEBHOOK_RETRY_SCHEDULE = [
 ]
 WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.2)  # +-20 %
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+
+# --- review and the console (README, "The console") -------------------------------------
+# A transaction held for review longer than this is overdue: counted in
+# bankflow_consumer_review_queue_overdue and alerted on (ReviewQueueOverdue).
+REVIEW_MAX_AGE_HOURS = env.float("REVIEW_MAX_AGE_HOURS", default=24.0)
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:overview"
+# The console's session: a working day at most, gone with the browser, never readable by
+# scripts; outside DEBUG and local mode the cookies travel over HTTPS only.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_NAME = "bankflow_consumer_session"
+CSRF_COOKIE_NAME = "bankflow_consumer_csrftoken"
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE", default=not (LOCAL or DEBUG))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 METRICS_PORT = env.int("METRICS_PORT", default=9101)
 

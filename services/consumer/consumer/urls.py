@@ -1,3 +1,10 @@
-from bankflow.urls import service_urlpatterns
+from django.urls import include, path
 
-urlpatterns = service_urlpatterns(api="consumer.api.urls", ready=("database", "broker"))
+from bankflow.urls import service_urlpatterns
+from consumer.console.views import root
+
+urlpatterns = [
+    path("", root, name="root"),
+    path("console/", include("consumer.console.urls")),
+    *service_urlpatterns(api="consumer.api.urls", ready=("database", "broker")),
+]

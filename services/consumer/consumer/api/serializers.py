@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
+from bankflow.money import normalize_iban
 from consumer.intake.models import EventKind
 
 
@@ -67,3 +70,37 @@ class ReconciliationDaySerializer(serializers.Serializer):
     date = serializers.DateField()
     created_before = serializers.DateTimeField(allow_null=True)
     currencies = ReconciliationCurrencySerializer(many=True)
+
+
+class ReviewInputSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approved", "declined"])
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+    reviewer = serializers.CharField(max_length=150)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs
+
+
+class TransactionFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["received", "processing", "processed", "failed"], required=False
+    )
+    decision = serializers.ChoiceField(choices=["approved", "declined", "review"], required=False)
+    account = serializers.CharField(required=False, max_length=64)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500)
+    cursor = serializers.CharField(required=False)
+
+    def validate_account(self, value: str) -> str:
+        try:
+            return normalize_iban(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class TransactionListSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TransactionDetailSerializer(many=True)

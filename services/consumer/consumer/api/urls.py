@@ -5,6 +5,7 @@ from consumer.api.views import (
     ReconciliationView,
     TransactionDetailView,
     TransactionIntakeView,
+    TransactionReviewView,
 )
 
 urlpatterns = [
@@ -13,6 +14,11 @@ urlpatterns = [
         "transactions/<str:transaction_id>/",
         TransactionDetailView.as_view(),
         name="transaction-detail",
+    ),
+    path(
+        "transactions/<str:transaction_id>/review/",
+        TransactionReviewView.as_view(),
+        name="transaction-review",
     ),
     path("accounts/<str:iban>/", AccountBalancesView.as_view(), name="account-balances"),
     path("reconciliation/", ReconciliationView.as_view(), name="reconciliation"),

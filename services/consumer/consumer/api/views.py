@@ -7,7 +7,8 @@ from uuid import UUID
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,15 +22,21 @@ from consumer.api.serializers import (
     IntakeAnswerSerializer,
     ReconciliationDaySerializer,
     ReconciliationQuerySerializer,
+    ReviewInputSerializer,
     TransactionDetailSerializer,
+    TransactionFilterSerializer,
+    TransactionListSerializer,
 )
 from consumer.intake.selectors import reconciliation_totals
 from consumer.ledger.selectors import account_balances
-from consumer.processing.selectors import transaction_detail
+from consumer.processing.selectors import transaction_detail, transaction_details, transaction_list
 from consumer.processing.services import transactions_receive
+from consumer.review.services import review_decide
 
 
 class TransactionIntakeView(APIView):
+    """POST: the producer's intake; GET: the list, for operators and automation."""
+
     # The wire body is read as bytes and decoded once by bankflow.wire (no DRF parser).
     parser_classes: list[Any] = []
 
@@ -55,14 +62,66 @@ class TransactionIntakeView(APIView):
         body = {"accepted": outcome.accepted, "duplicates": outcome.duplicates}
         return Response(IntakeAnswerSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        operation_id="v1_transactions_list",
+        parameters=[TransactionFilterSerializer],
+        responses={200: TransactionListSerializer},
+        description="Every transaction received, oldest first, cursor-paginated like the "
+        "producer's list (limit at most 500); filters status, decision (the current one) "
+        "and account (either side, any IBAN spelling). Items as GET /transactions/{id}/.",
+    )
+    def get(self, request: Request) -> Response:
+        filters = TransactionFilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        params = {k: v for k, v in filters.validated_data.items() if k not in {"limit", "cursor"}}
+        paginator = TransactionCursorPagination()
+        page = paginator.paginate_queryset(transaction_list(**params), request, view=self)
+        body = transaction_details(transactions=page or [])
+        return paginator.get_paginated_response(TransactionDetailSerializer(body, many=True).data)
+
+
+class TransactionCursorPagination(CursorPagination):
+    ordering = ("received_at", "id")
+    page_size = 100
+    page_size_query_param = "limit"
+    max_page_size = 500
+
+    def decode_cursor(self, request: Request) -> Any:
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError({"cursor": ["Invalid cursor."]}) from None
+
+
+class TransactionReviewView(APIView):
+    @extend_schema(
+        request=ReviewInputSerializer,
+        responses={200: TransactionDetailSerializer},
+        description="Approve or decline a transaction held for review (decision review). "
+        "Approving posts it and its fee to the ledger, exactly once; either way the final "
+        "result goes to the producer as a transaction.review_resolved webhook message. 409 "
+        "(code not_in_review or already_decided) when it is not held for review or was "
+        "decided already; 404 for an unknown id.",
+    )
+    def post(self, request: Request, transaction_id: str) -> Response:
+        tx_id = _transaction_id(transaction_id)
+        serializer = ReviewInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review_decide(transaction_id=tx_id, **serializer.validated_data)
+        return Response(TransactionDetailSerializer(transaction_detail(transaction_id=tx_id)).data)
+
+
+def _transaction_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound("No such transaction.") from None
+
 
 class TransactionDetailView(APIView):
     @extend_schema(responses={200: TransactionDetailSerializer})
     def get(self, request: Request, transaction_id: str) -> Response:
-        try:
-            tx_id = UUID(transaction_id)
-        except ValueError:
-            raise NotFound("No such transaction.") from None
+        tx_id = _transaction_id(transaction_id)
         return Response(TransactionDetailSerializer(transaction_detail(transaction_id=tx_id)).data)
 
 

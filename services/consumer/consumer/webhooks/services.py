@@ -64,8 +64,14 @@ def transaction_result(tx: ReceivedTransaction) -> dict[str, Any]:
     )
 
 
-def webhook_messages_create(*, transactions: Sequence[ReceivedTransaction]) -> list[WebhookMessage]:
-    """One message per 1000 final results; delivery is enqueued when the caller commits."""
+def webhook_messages_create(
+    *, transactions: Sequence[ReceivedTransaction], type: str = wire.RESULTS
+) -> list[WebhookMessage]:
+    """One message per 1000 final results; delivery is enqueued when the caller commits.
+
+    ``type=wire.REVIEW_RESOLVED`` for reviewers' final decisions (the same delivery,
+    retries and redelivery as every other message).
+    """
     final = [tx for tx in transactions if tx.status in FINAL_STATUSES]
     if not final:
         return []
@@ -76,7 +82,7 @@ def webhook_messages_create(*, transactions: Sequence[ReceivedTransaction]) -> l
     for chunk in chunked(final, MAX_RESULTS_PER_MESSAGE):
         message = WebhookMessage(
             id=new_message_id(),
-            payload=wire.results_message(transaction_result(t) for t in chunk),
+            payload=wire.results_message((transaction_result(t) for t in chunk), type=type),
             next_attempt_at=now,
             correlation_id=cid,
         )

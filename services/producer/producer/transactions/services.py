@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection
 from django.db import transaction as db
 from django.utils import timezone
 
+from bankflow import wire
 from bankflow.db import copy_rows, update_rows
 from bankflow.errors import Conflict, NotFound
 from bankflow.logging import get_logger
@@ -353,6 +354,93 @@ def transaction_apply_results(
     return len(changed), ignored
 
 
+def transaction_apply_review_resolutions(
+    *, results: Sequence[ResultItem], webhook_id: str = ""
+) -> tuple[int, int]:
+    """Apply reviewers' final decisions (``transaction.review_resolved``): (applied, ignored).
+
+    A resolution replaces the result of a processed transaction whose current decision is
+    ``review``, once (its status stays ``processed``); on a transaction not final yet it is
+    applied as the final result (it overtook the first one). Anything else - a second
+    resolution, a declined or approved first result, a cancelled or failed transaction, an
+    unknown id - is ignored and writes no event; each applied one appends a
+    ``review_resolved`` event whose actor is the reviewer.
+    """
+    now = timezone.now()
+    ids = {r["transaction_id"] for r in results}
+    changed: dict[uuid.UUID, tuple[Transaction, str]] = {}
+    with db.atomic():
+        locked = {
+            tx.id: tx
+            for tx in Transaction.objects.select_for_update().filter(id__in=ids).order_by("id")
+        }
+        ignored = 0
+        for item in results:
+            tx = locked.get(item["transaction_id"])
+            if tx is None or tx.id in changed:
+                ignored += 1
+                continue
+            previous = tx.status
+            if tx.status == Status.PROCESSED and (tx.result or {}).get("decision") == "review":
+                pass  # the hold is lifted: same status, the final result
+            elif tx.status not in FINAL and TRANSACTION_STATES.can(tx.status, Status.PROCESSED):
+                TRANSACTION_STATES.apply(tx, Status.PROCESSED)
+            else:
+                ignored += 1
+                continue
+            tx.result, tx.failure_reason, tx.updated_at = item.get("result"), "", now
+            changed[tx.id] = (tx, previous)
+        update_rows(
+            Transaction,
+            [tx for tx, _ in changed.values()],
+            ["status", "result", "failure_reason", "updated_at"],
+        )
+        events.record_many(
+            _review_event(tx, previous, webhook_id=webhook_id, at=now)
+            for tx, previous in changed.values()
+        )
+        overtaken = [(tx, previous) for tx, previous in changed.values() if previous != tx.status]
+        db.on_commit(lambda: _record_results(overtaken, now=now))
+        db.on_commit(lambda: _log_resolutions([tx for tx, _ in changed.values()]))
+    return len(changed), ignored
+
+
+def _review_event(
+    tx: Transaction, previous: str, *, webhook_id: str, at: datetime
+) -> TransactionEvent:
+    result = tx.result or {}
+    review = result.get("review") or {}
+    detail = {
+        "decision": result.get("decision"),
+        "fee": result.get("fee"),
+        "initial_risk_score": review.get("initial_risk_score"),
+        "note": review.get("note", ""),
+        **({"webhook_id": webhook_id} if webhook_id else {}),
+    }
+    actor = review.get("actor") or f"reviewer:{review.get('reviewer', '')}"
+    return events.event(
+        tx,
+        EventKind.REVIEW_RESOLVED,
+        previous=previous,
+        new=tx.status,
+        detail=detail,
+        actor=str(actor),
+        at=at,
+    )
+
+
+def _log_resolutions(transactions: Iterable[Transaction]) -> None:
+    for tx in transactions:
+        review = (tx.result or {}).get("review") or {}
+        log.info(
+            "transaction_review_resolved",
+            transaction_id=str(tx.id),
+            correlation_id=tx.correlation_id,
+            decision=review.get("decision"),
+            reviewer=review.get("reviewer"),
+        )
+
+
 def _result_event(
     tx: Transaction, previous: str, *, webhook_id: str, at: datetime
 ) -> TransactionEvent:
@@ -375,8 +463,12 @@ def _record_results(changes: Iterable[tuple[Transaction, str]], *, now: datetime
         metrics.end_to_end_seconds.observe(max((now - tx.created_at).total_seconds(), 0.0))
 
 
-def webhook_receive(*, msg_id: str, results: Sequence[ResultItem]) -> dict[str, Any]:
+def webhook_receive(
+    *, msg_id: str, results: Sequence[ResultItem], type: str = wire.RESULTS
+) -> dict[str, Any]:
     """Apply one webhook message once: a repeated ``webhook-id`` changes nothing.
+
+    ``type`` is the message's (``bankflow.wire``): results, or reviewers' resolutions.
 
     The receipt is written with the results: a copy of a message applied before (or a
     concurrent one) fails on its unique id and rolls its no-op work back. Duplicates are
@@ -384,7 +476,12 @@ def webhook_receive(*, msg_id: str, results: Sequence[ResultItem]) -> dict[str, 
     """
     try:
         with db.atomic():
-            applied, ignored = transaction_apply_results(results=results, webhook_id=msg_id)
+            apply = (
+                transaction_apply_review_resolutions
+                if type == wire.REVIEW_RESOLVED
+                else transaction_apply_results
+            )
+            applied, ignored = apply(results=results, webhook_id=msg_id)
             # Written with the results: a concurrent copy of the message fails here and
             # rolls back (its results were no-ops behind our row locks anyway).
             WebhookReceipt.objects.create(msg_id=msg_id, applied=applied, ignored=ignored)

@@ -79,7 +79,7 @@ class ConsumerWebhookView(APIView):
             log.warning("webhook_invalid", msg_id=msg_id, error=str(exc))
             metrics.webhooks_received.labels(outcome="invalid").inc()
             return application_error_response(exc)
-        answer = webhook_receive(msg_id=msg_id, results=message["results"])
+        answer = webhook_receive(msg_id=msg_id, results=message["results"], type=message["type"])
         metrics.webhooks_received.labels(
             outcome="duplicate" if answer.get("duplicate") else "applied"
         ).inc()

@@ -1,0 +1,18 @@
+"""Review tasks (queue consumer.process): thin, idempotent."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from consumer.review.services import review_queue_measure
+
+
+@shared_task(
+    name="consumer.review.tasks.measure_queue",
+    acks_late=True,
+    soft_time_limit=30,
+    time_limit=45,
+    expires=60,
+)
+def measure_queue() -> None:
+    review_queue_measure()
