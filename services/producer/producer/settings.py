@@ -31,13 +31,10 @@ STATIC_ROOT = conf.static_root(env, service=SERVICE, local=LOCAL, data_dir=DATA_
 REST_FRAMEWORK = conf.rest_framework(
     authentication=["producer.clients.authentication.ApiKeyAuthentication"]
 )
-SPECTACULAR_SETTINGS = {
-    "TITLE": "bankflow producer API",
-    "DESCRIPTION": "The system of record: create, list, update and cancel bank transactions.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
-}
+SPECTACULAR_SETTINGS = conf.spectacular(
+    title="bankflow producer API",
+    description="The system of record: create, list, update and cancel bank transactions.",
+)
 
 # --- the pipeline ---------------------------------------------------------------------
 CONSUMER_URL = env.str("CONSUMER_URL", default="http://127.0.0.1:8001")
