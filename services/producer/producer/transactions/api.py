@@ -125,6 +125,12 @@ class TransactionViewSet(viewsets.ViewSet):
     serializer_class = TransactionSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    def rate_limit_items(self, request: Request) -> int:
+        """The items a request charges to the client's bulk budget (ClientRateThrottle)."""
+        if self.action != "bulk":
+            return 0
+        return len(request.data) if isinstance(request.data, list) else 0
+
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, exceptions.UnsupportedMediaType):
             # The contract: a body that is not JSON is a 400.
