@@ -139,7 +139,7 @@ def rest_framework(*, authentication: list[str]) -> dict[str, Any]:
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
         "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
         "EXCEPTION_HANDLER": "bankflow.api.exception_handler",
-        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+        "DEFAULT_SCHEMA_CLASS": "bankflow.schema.AutoSchema",
         "UNAUTHENTICATED_USER": None,
         "COERCE_DECIMAL_TO_STRING": True,
     }

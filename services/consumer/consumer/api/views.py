@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -65,7 +65,10 @@ class TransactionDetailView(APIView):
 
 class AccountBalancesView(APIView):
     @extend_schema(
-        responses={200: AccountBalancesSerializer},
+        responses={
+            200: AccountBalancesSerializer,
+            400: OpenApiResponse(description="Not an IBAN (bad check digits or format)."),
+        },
         description="Balance per currency: the sum of the account's ledger entries (money "
         "out is negative). The IBAN may have spaces or lower case. 404 when the ledger has "
         "never posted to it.",
