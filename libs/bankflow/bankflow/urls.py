@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import engines
 from django.urls import URLPattern, URLResolver, include, path
+from django.views import defaults
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -34,6 +36,24 @@ class OfflineRedocView(SpectacularRedocView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         data = super().get(request, *args, **kwargs).data
         return HttpResponse(_REDOC_OFFLINE.render(data, request))
+
+
+def _api_error(status: int, code: str, detail: str) -> Callable[..., HttpResponse]:
+    """Django's own 404/500 pages under ``/api/`` in the API's error shape (a path the router
+    does not match never reaches DRF); elsewhere (admin, console) Django's pages."""
+    html_view = {404: defaults.page_not_found, 500: defaults.server_error}[status]
+
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": detail, "code": code}, status=status)
+        return html_view(request, *args, **kwargs)
+
+    return view
+
+
+# Each service's URLconf names these (``handler404 = bankflow.urls.not_found``).
+not_found = _api_error(404, "not_found", "Not found.")
+server_error = _api_error(500, "server_error", "Server error.")
 
 
 def service_urlpatterns(*, api: str, ready: tuple[str, ...]) -> list[URLPattern | URLResolver]:

@@ -70,3 +70,12 @@ def test_a_body_over_the_maximum_answers_413_with_the_error_shape(client, settin
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
     assert set(response.json()) == {"detail", "code"}
+
+
+def test_a_path_no_route_matches_answers_404_in_the_error_shape_under_api(client):
+    response = client.get("/api/v1/transactions/not-an-id/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+    elsewhere = client.get("/no-such-page/")
+    assert elsewhere.status_code == 404
+    assert elsewhere["Content-Type"].startswith("text/html")
