@@ -33,8 +33,8 @@ test-producer: ## the producer's tests (real PostgreSQL/RabbitMQ/Redis when they
 test-consumer: ## the consumer's tests (real PostgreSQL/RabbitMQ/Redis when they answer)
 	$(TESTENV) consumer -- $(PYTEST) services/consumer/tests
 
-test-e2e: ## black-box, fault and observability tests against the stack started as local processes
-	$(TESTENV) e2e -- $(PYTEST) tests/e2e tests/pipeline tests/observability tests/browser
+test-e2e: ## black-box, schema (schemathesis), browser, fault and observability tests against the stack started as local processes
+	$(TESTENV) e2e -- $(PYTEST) tests/e2e tests/schema tests/browser tests/pipeline tests/observability
 
 test-deploy: ## images, charts, workflows, docs offline, and the rendered charts run here (tests/deploy)
 	$(PYTEST) tests/deploy

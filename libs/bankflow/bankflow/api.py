@@ -10,11 +10,13 @@ says which HTTP status each kind is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -59,6 +61,29 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "code": exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code,
         }
     return response
+
+
+class BodySizeLimitMiddleware:
+    """413 with the error shape for a body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``, told by
+    its Content-Length before anything reads it. (Django's own check fires only when
+    ``request.body`` is read, and answers 400; DRF's parsers read the stream and never ask.)
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is not None and length > limit:
+            return JsonResponse(
+                {"detail": f"The body is larger than {limit} bytes.", "code": "too_large"},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        return self.get_response(request)
 
 
 class StrictFieldsMixin:

@@ -40,13 +40,10 @@ STATIC_ROOT = conf.static_root(env, service=SERVICE, local=LOCAL, data_dir=DATA_
 REST_FRAMEWORK = conf.rest_framework(
     authentication=["consumer.api.authentication.ServiceTokenAuthentication"]
 )
-SPECTACULAR_SETTINGS = {
-    "TITLE": "bankflow consumer API",
-    "DESCRIPTION": "The processing engine: intake, risk scoring, fees, the ledger and webhooks.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
-}
+SPECTACULAR_SETTINGS = conf.spectacular(
+    title="bankflow consumer API",
+    description="The processing engine: intake, risk scoring, fees, the ledger and webhooks.",
+)
 
 # --- the pipeline ---------------------------------------------------------------------
 CONSUMER_API_TOKEN = conf.secret(

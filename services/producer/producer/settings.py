@@ -33,15 +33,25 @@ SECRET_KEY = conf.secret(
 DATABASES = {"default": conf.database(env, service=SERVICE, local=LOCAL, data_dir=DATA_DIR)}
 STATIC_ROOT = conf.static_root(env, service=SERVICE, local=LOCAL, data_dir=DATA_DIR)
 
-REST_FRAMEWORK = conf.rest_framework(
-    authentication=["producer.clients.authentication.ApiKeyAuthentication"]
+REST_FRAMEWORK = {
+    **conf.rest_framework(authentication=["producer.clients.authentication.ApiKeyAuthentication"]),
+    "DEFAULT_THROTTLE_CLASSES": ["producer.clients.throttling.ClientRateThrottle"],
+}
+# Per-client budgets, shared by every web process through Redis (0 turns a limit off). The
+# local defaults leave `make run`, the tests and `make bench` alone; production's are the
+# charts' (docs/api-errors-and-limits.md).
+API_RATE_LIMIT = env.float("API_RATE_LIMIT", default=1000.0 if LOCAL else 100.0)
+API_RATE_BURST = env.int("API_RATE_BURST", default=2000 if LOCAL else 200)
+API_BULK_ITEMS_RATE_LIMIT = env.float(
+    "API_BULK_ITEMS_RATE_LIMIT", default=100_000.0 if LOCAL else 5000.0
 )
+# At least one full bulk request (1000 items), whatever is set.
+API_BULK_ITEMS_BURST = env.int("API_BULK_ITEMS_BURST", default=200_000 if LOCAL else 10_000)
 SPECTACULAR_SETTINGS = {
-    "TITLE": "bankflow producer API",
-    "DESCRIPTION": "The system of record: create, list, update and cancel bank transactions.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
+    **conf.spectacular(
+        title="bankflow producer API",
+        description="The system of record: create, list, update and cancel bank transactions.",
+    ),
     # One name per choice set: a transaction's status appears in transactions and events.
     "ENUM_NAME_OVERRIDES": {
         "TransactionStatusEnum": "producer.transactions.models.Status",

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -127,7 +127,10 @@ class TransactionDetailView(APIView):
 
 class AccountBalancesView(APIView):
     @extend_schema(
-        responses={200: AccountBalancesSerializer},
+        responses={
+            200: AccountBalancesSerializer,
+            400: OpenApiResponse(description="Not an IBAN (bad check digits or format)."),
+        },
         description="Balance per currency: the sum of the account's ledger entries (money "
         "out is negative). The IBAN may have spaces or lower case. 404 when the ledger has "
         "never posted to it.",

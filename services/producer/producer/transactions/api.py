@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.json import strict_constant
 
+from bankflow import schema
 from producer.clients.authentication import request_client
 from producer.transactions import idempotency, selectors, services
 from producer.transactions.serializers import (
@@ -68,6 +69,13 @@ class TransactionCursorPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = LIST_MAX_LIMIT
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = super().get_paginated_response_schema(schema)
+        answer["required"] = ["next", "previous", "results"]  # always present, null at an end
+        for name in ("next", "previous"):
+            answer["properties"][name].pop("example", None)
+        return answer
+
     def decode_cursor(self, request: Request) -> Any:
         try:
             return super().decode_cursor(request)
@@ -92,37 +100,105 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     ),
 )
 CONFLICT = OpenApiResponse(description="The transaction's status does not allow this (409).")
-EXAMPLE = OpenApiExample(
-    "transfer",
-    request_only=True,
-    value={
-        "reference": "INV-1001",
-        "type": "transfer",
-        "amount": "125.50",
-        "currency": "EUR",
-        "source_account": "DE89370400440532013000",
-        "destination_account": "FR1420041010050500013M02606",
-        "description": "rent",
-    },
+ACCOUNT_RULES = (
+    "Which accounts each type needs: `transfer` and `payment` a `source_account` and a "
+    "`destination_account`, which differ; `deposit` a `destination_account` only; "
+    "`withdrawal` a `source_account` only. An account the type does not take must be "
+    "absent or null (else 400 naming the field). Accounts are IBANs with valid check "
+    "digits, accepted with spaces or in lower case and stored compact. `amount` is a "
+    "decimal string (a JSON number is accepted), greater than zero, with at most the "
+    "currency's minor units "
+    "(EUR 2, JPY 0, BHD 3) and at most 1,000,000,000."
+)
+TRANSFER = {
+    "reference": "INV-1001",
+    "type": "transfer",
+    "amount": "125.50",
+    "currency": "EUR",
+    "source_account": "DE89370400440532013000",
+    "destination_account": "FR1420041010050500013M02606",
+    "description": "rent",
+}
+EXAMPLES = [
+    OpenApiExample("transfer", request_only=True, value=TRANSFER),
+    OpenApiExample(
+        "deposit (destination only)",
+        request_only=True,
+        value={
+            "reference": "DEP-7",
+            "type": "deposit",
+            "amount": "5000",
+            "currency": "JPY",
+            "destination_account": "GB82 WEST 1234 5698 7654 32",
+        },
+    ),
+    OpenApiExample(
+        "withdrawal (source only)",
+        request_only=True,
+        value={
+            "reference": "ATM-3",
+            "type": "withdrawal",
+            "amount": "20.000",
+            "currency": "BHD",
+            "source_account": "de89370400440532013000",
+        },
+    ),
+    OpenApiExample(
+        "created",
+        response_only=True,
+        status_codes=["201"],
+        value={
+            "id": "3f1c2a9e-5d7b-4c1e-9a4f-0b6d8e2f1a3c",
+            **TRANSFER,
+            "status": "pending",
+            "result": None,
+            "failure_reason": None,
+            "created_at": "2026-11-21T10:00:00.000000Z",
+            "updated_at": "2026-11-21T10:00:00.000000Z",
+        },
+    ),
+]
+BULK_BAD_ITEMS = OpenApiResponse(
+    description="Bad items, each named by its index; nothing is stored.",
+    response=schema.BAD_REQUEST_SCHEMA,
+    examples=[
+        OpenApiExample(
+            "two bad items",
+            value={
+                "0": {"amount": ["Must be greater than zero."]},
+                "3": {"source_account": ["Must be absent or null for a deposit."]},
+            },
+        ),
+        OpenApiExample("empty list", value={"non_field_errors": ["This list may not be empty."]}),
+    ],
 )
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List transactions (cursor-paginated, newest first)",
+        description="Newest first, cursor-paginated: follow `next` (and `previous`) as "
+        "given; `limit` is 1-500 (default 50). Filters combine with AND; `account` matches "
+        "either side.",
         parameters=[
             TransactionFilterSerializer,
             OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`/`previous`."),
         ],
     ),
-    retrieve=extend_schema(summary="One transaction"),
+    retrieve=extend_schema(summary="One transaction (another client's id answers 404)"),
     partial_update=extend_schema(
         summary="Change reference/description while pending",
+        description="Only `reference` and `description`, only while the transaction is "
+        "`pending`; otherwise 409.",
         request=TransactionUpdateSerializer,
         responses={200: TransactionSerializer, 409: CONFLICT},
+        examples=[
+            OpenApiExample("new reference", request_only=True, value={"reference": "INV-1002"})
+        ],
     ),
     destroy=extend_schema(
         summary="Cancel a pending transaction (nothing is ever deleted)",
+        description="204 once `cancelled`; a transaction that is not `pending` answers 409.",
         responses={204: None, 409: CONFLICT},
     ),
 )
@@ -131,7 +207,15 @@ class TransactionViewSet(viewsets.ViewSet):
     lookup_field = "id"
     lookup_value_regex = UUID_PATTERN
     serializer_class = TransactionSerializer
+    # For the schema: ``list`` paginates with it (the real ``{"next", "previous", "results"}``).
+    pagination_class = TransactionCursorPagination
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def rate_limit_items(self, request: Request) -> int:
+        """The items a request charges to the client's bulk budget (ClientRateThrottle)."""
+        if self.action != "bulk":
+            return 0
+        return len(request.data) if isinstance(request.data, list) else 0
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, exceptions.UnsupportedMediaType):
@@ -170,10 +254,14 @@ class TransactionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         summary="Create a transaction",
+        description=ACCOUNT_RULES,
         request=TransactionInputSerializer,
-        responses={201: TransactionSerializer, 409: OpenApiResponse(description="Key reused.")},
+        responses={
+            201: TransactionSerializer,
+            409: OpenApiResponse(description="The Idempotency-Key was used with another body."),
+        },
         parameters=[IDEMPOTENCY_PARAMETER],
-        examples=[EXAMPLE],
+        examples=EXAMPLES,
     )
     def create(self, request: Request) -> Response | HttpResponse:
         data = CREATE_INPUT.run_validation(request.data)
@@ -191,12 +279,20 @@ class TransactionViewSet(viewsets.ViewSet):
     @extend_schema(
         summary="Create 1-1000 transactions, all or nothing",
         description=(
-            "All valid: 201 with the list. Otherwise 400 naming each bad item by index, "
-            'e.g. `{"3": {"amount": ["Must be greater than zero."]}}`, and nothing is stored.'
+            "All valid: 201 with the list, in the order sent. Otherwise 400 naming each bad "
+            'item by index, e.g. `{"3": {"amount": ["Must be greater than zero."]}}`, and '
+            "nothing is stored. Each item follows the rules of a single create. "
+            + ACCOUNT_RULES
+            + " Rate limits: a bulk request costs one request and its item count in bulk items."
         ),
         request=TransactionInputSerializer(many=True),
-        responses={201: TransactionSerializer(many=True)},
+        responses={
+            201: TransactionSerializer(many=True),
+            400: BULK_BAD_ITEMS,
+            409: OpenApiResponse(description="The Idempotency-Key was used with another body."),
+        },
         parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[OpenApiExample("two items", request_only=True, value=[TRANSFER, TRANSFER])],
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response | HttpResponse:

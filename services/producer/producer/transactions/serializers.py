@@ -65,8 +65,13 @@ class TransactionInputSerializer(StrictFieldsMixin, serializers.Serializer):
     type = serializers.ChoiceField(choices=TransactionType.choices)
     amount = AmountField()
     currency = CurrencyField()
-    source_account = IbanField()
-    destination_account = IbanField()
+    source_account = IbanField(
+        help_text="Required for transfer, payment and withdrawal; absent or null for a deposit."
+    )
+    destination_account = IbanField(
+        help_text="Required for transfer, payment and deposit; absent or null for a "
+        "withdrawal; differs from source_account."
+    )
     description = serializers.CharField(
         max_length=500, required=False, allow_blank=True, default=""
     )
