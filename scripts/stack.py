@@ -313,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--consumer-port", type=int, default=8001)
     parser.add_argument("--producer-metrics-port", type=int, default=9100)
     parser.add_argument("--consumer-metrics-port", type=int, default=9101)
+    parser.add_argument("--consumer-webhooks-metrics-port", type=int, default=9102)
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".local")
     parser.add_argument("--key-file", type=Path, help="write the demo API key here")
     parser.add_argument("--log-dir", type=Path, help="one log file per process instead of stdout")
@@ -332,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         consumer_port=args.consumer_port,
         producer_metrics_port=args.producer_metrics_port,
         consumer_metrics_port=args.consumer_metrics_port,
+        consumer_webhooks_metrics_port=args.consumer_webhooks_metrics_port,
         data_dir=args.data_dir.resolve(),
         beat=not args.no_beat,
         log_dir=args.log_dir,
