@@ -24,3 +24,29 @@ def test_every_argument_has_help(name):
         and (not action.help or action.help == argparse.SUPPRESS)
     ]
     assert not missing, f"{name}: arguments without help: {missing}"
+
+
+def test_every_command_line_in_the_readme_and_docs_names_a_command_and_parses():
+    """`uv run producer …` in the README and docs/: a real command, with arguments it takes
+    (words in capitals are placeholders and stand for one value)."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    texts = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    lines = {
+        match.strip()
+        for path in texts
+        for match in re.findall(r"uv run producer ([a-z_][^`\n|#)]*)", path.read_text())
+    }
+    assert lines
+    for line in sorted(lines):
+        name, *args = shlex.split(line)
+        if name == "help":  # manage.py's own: `help COMMAND`
+            assert len(args) == 1
+            continue
+        assert name in get_commands(), f"uv run producer {line}: no such command"
+        command = load_command_class(get_commands()[name], name)
+        args = ["x" if a.isupper() else a for a in args]
+        command.create_parser("producer", name).parse_args(args)
