@@ -15,6 +15,7 @@ help: ## list the targets
 setup: ## install uv if missing and sync the locked environment
 	@$(UV) --version >/dev/null 2>&1 || (python3 -m venv .local/tools && .local/tools/bin/pip install --quiet uv)
 	@$(UV) sync --locked --quiet --compile-bytecode
+	@command -v uv >/dev/null 2>&1 || echo '[setup] uv is in .local/tools/bin, not on your PATH; for `uv run …` lines: export PATH="$$PWD/.local/tools/bin:$$PATH"'
 
 test-tools: ## Debian packages the tests use (Prometheus and promtool), installed when missing
 	@bash scripts/ensure-test-tools.sh

@@ -18,12 +18,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
+
+from scripts.logview import format_line
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("producer", "consumer")
@@ -40,6 +44,15 @@ POOLS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
 }
 
 
+def process_names() -> list[str]:
+    """Every process the stack can run, by the name its lines are printed with."""
+    return [
+        name
+        for service in SERVICES
+        for name in (f"{service}-web", *(p[0] for p in POOLS[service]), f"{service}-beat")
+    ]
+
+
 @dataclass
 class Stack:
     producer_port: int = 8000
@@ -53,6 +66,8 @@ class Stack:
     beat: bool = True
     quiet: bool = False
     log_dir: Path | None = None
+    # On a terminal: every process's lines through scripts.logview (name | time level event)
+    pretty: bool = False
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     specs: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
     held: set[str] = field(default_factory=set)
@@ -142,8 +157,10 @@ class Stack:
             out = (self.log_dir / f"{name}.log").open("ab")
         elif self.quiet:
             out = subprocess.DEVNULL  # type: ignore[assignment]
+        elif self.pretty:
+            out = subprocess.PIPE  # type: ignore[assignment]
         self.held.discard(name)
-        self.processes[name] = subprocess.Popen(
+        proc = subprocess.Popen(
             argv,
             env=self.env(service, process),
             cwd=ROOT,
@@ -151,6 +168,12 @@ class Stack:
             stderr=subprocess.STDOUT if out is not None else None,
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
+        self.processes[name] = proc
+        if proc.stdout is not None:
+            width = max(len(n) for n in process_names())
+            threading.Thread(
+                target=_relay, args=(name, proc.stdout, width), daemon=True, name=f"log-{name}"
+            ).start()
 
     def stop_process(
         self, name: str, sig: int = signal.SIGTERM, timeout: float = GRACE_SECONDS
@@ -238,6 +261,19 @@ class Stack:
         self.processes.clear()
 
 
+_PRINT_LOCK = threading.Lock()
+
+
+def _relay(name: str, stream: IO[bytes], width: int) -> None:
+    """Print one process's lines, readable, until it closes its stdout."""
+    for raw in iter(stream.readline, b""):
+        line = format_line(name, raw.decode("utf-8", "replace"), width=width)
+        with _PRINT_LOCK:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+    stream.close()
+
+
 def terminate(procs: list[subprocess.Popen[bytes]], sig: int, timeout: float) -> None:
     """Signal each process, wait up to ``timeout`` in all, then SIGKILL what is left.
 
@@ -283,20 +319,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--consumer-port", type=int, default=8001)
     parser.add_argument("--producer-metrics-port", type=int, default=9100)
     parser.add_argument("--consumer-metrics-port", type=int, default=9101)
+    parser.add_argument("--consumer-webhooks-metrics-port", type=int, default=9102)
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".local")
     parser.add_argument("--key-file", type=Path, help="write the demo API key here")
     parser.add_argument("--log-dir", type=Path, help="one log file per process instead of stdout")
-    parser.add_argument("--no-beat", action="store_true")
+    parser.add_argument("--no-beat", action="store_true", help="no Celery beat processes")
+    parser.add_argument(
+        "--log-format",
+        choices=("auto", "pretty", "json"),
+        default="auto",
+        help="pretty: `name | time level event key=val`; json: the lines as written; "
+        "auto (default): pretty on a terminal, json otherwise",
+    )
     args = parser.parse_args(argv)
+    pretty = args.log_format == "pretty" or (args.log_format == "auto" and sys.stdout.isatty())
 
     stack = Stack(
         producer_port=args.producer_port,
         consumer_port=args.consumer_port,
         producer_metrics_port=args.producer_metrics_port,
         consumer_metrics_port=args.consumer_metrics_port,
+        consumer_webhooks_metrics_port=args.consumer_webhooks_metrics_port,
         data_dir=args.data_dir.resolve(),
         beat=not args.no_beat,
         log_dir=args.log_dir,
+        pretty=pretty,
     )
     stopping = False
 

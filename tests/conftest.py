@@ -30,6 +30,13 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCAL_CONSUMER_TOKEN = "local-only-consumer-token"
 
 
+def first_token(value: str | None) -> str | None:
+    """CONSUMER_API_TOKEN may list several while it rotates; the producer presents the first."""
+    if not value:
+        return None
+    return value.split(",")[0].strip() or None
+
+
 class Api:
     """A tiny JSON client bound to one base URL and one bearer token."""
 
@@ -89,7 +96,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             producer_url=os.environ["PRODUCER_URL"],
             consumer_url=os.environ.get("CONSUMER_URL", "http://127.0.0.1:8001"),
             api_key=os.environ["PRODUCER_API_KEY"],
-            consumer_token=os.environ.get("CONSUMER_API_TOKEN"),
+            consumer_token=first_token(os.environ.get("CONSUMER_API_TOKEN")),
         )
         return
     reset_backing_servers()
@@ -113,7 +120,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             producer_url=stack.url("producer"),
             consumer_url=stack.url("consumer"),
             api_key=stack.demo_key,
-            consumer_token=os.environ.get("CONSUMER_API_TOKEN", LOCAL_CONSUMER_TOKEN),
+            consumer_token=first_token(os.environ.get("CONSUMER_API_TOKEN", LOCAL_CONSUMER_TOKEN)),
             stack=stack,
         )
     finally:

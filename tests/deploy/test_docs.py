@@ -142,3 +142,65 @@ def test_the_kubernetes_guide_describes_the_path_the_workflow_takes():
     assert steps == line.split()
     assert "services/*/Dockerfile" not in guide
     assert "--build-arg SERVICE=producer" in guide
+
+
+# ---- the repository stands alone: README and docs/ link only inside it --------------------
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# [text](target) and ![alt](target), not inside `code`; <a href="…"> is not used here
+_LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def _links(path):
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.DOTALL)  # code blocks
+    text = re.sub(r"`[^`\n]*`", "", text)  # inline code
+    return _LINK.findall(text)
+
+
+def _anchors(path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.DOTALL)
+    headings = re.findall(r"^#{1,6}\s+(.+?)\s*$", text, re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
+def test_the_link_checker_sees_links_and_skips_code():
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        page = Path(tmp) / "p.md"
+        page.write_text('[a](x.md) ![i](img/y.png "t") `[no](z.md)`\n```\n[no](w.md)\n```\n')
+        assert _links(page) == ["x.md", "img/y.png"]
+    assert "where-each-concern-lives" in _anchors(ROOT / "README.md")
+
+
+def test_no_link_in_readme_or_docs_leaves_the_repository():
+    for path in DOCS:
+        for target in _links(path):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto: …
+                assert "shared/" not in target, f"{path.name}: {target}"
+                continue
+            file_part = target.split("#", 1)[0]
+            resolved = (path.parent / file_part).resolve()
+            assert resolved.is_relative_to(ROOT), f"{path.name}: {target} leaves the repository"
+    for path in DOCS:  # nor does the text send readers to the lead's folder
+        assert "../shared" not in path.read_text(), path.name
+
+
+def test_every_relative_link_in_readme_and_docs_resolves():
+    for path in DOCS:
+        for target in _links(path):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):
+                continue
+            file_part, _, anchor = target.partition("#")
+            linked = (path.parent / file_part).resolve() if file_part else path
+            assert linked.exists(), f"{path.relative_to(ROOT)}: {target} does not exist"
+            if anchor and linked.suffix == ".md":
+                assert anchor in _anchors(linked), (
+                    f"{path.relative_to(ROOT)}: #{anchor} not in {linked.name}"
+                )
+
+
+def test_the_readme_links_the_api_reference_and_the_architecture():
+    readme = (ROOT / "README.md").read_text()
+    assert "](docs/api.md)" in readme and "](docs/architecture.md)" in readme

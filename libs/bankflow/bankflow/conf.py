@@ -128,6 +128,17 @@ def secret(env: environ.Env, name: str, *, local: bool, local_default: str) -> s
     return required_or_local(env, name, local=local, local_default=local_default)
 
 
+def token_list(value: str, *, name: str) -> list[str]:
+    """A comma-separated list of tokens (``new,old`` while one rotates), blanks dropped.
+
+    The first is the one a sender presents; a receiver accepts any of them.
+    """
+    tokens = [t.strip() for t in value.split(",") if t.strip()]
+    if not tokens:
+        raise environ.ImproperlyConfigured(f"{name} holds no token")
+    return tokens
+
+
 # The development-only webhook secret both sides embed in local mode (never in production).
 LOCAL_WEBHOOK_SECRET = "whsec_bG9jYWwtb25seS13ZWJob29rLXNlY3JldC0zMmJ5dGVzISE="  # noqa: S105
 

@@ -64,10 +64,22 @@ def validate_amount(amount: Decimal, currency: str) -> Decimal:
     if amount > MAX_AMOUNT:
         raise ValueError(f"Must be at most {MAX_AMOUNT:,}.")
     digits = minor_units(currency)
-    exponent = amount.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > digits:
+    if decimal_places(amount) > digits:
         raise ValueError(f"{currency} allows at most {digits} decimal places.")
     return round_money(amount, currency)
+
+
+def decimal_places(amount: Decimal) -> int:
+    """How many decimal places ``amount`` needs (trailing zeros do not count), exactly.
+
+    Not ``normalize()``: it rounds to the context's 28 digits first, so that
+    0.1000000000000000000000000000001 would count as 0.1 and pass as an amount in EUR.
+    """
+    _sign, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0:
+        return 0
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - zeros)
 
 
 def normalize_iban(value: str) -> str:

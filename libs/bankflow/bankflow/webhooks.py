@@ -37,6 +37,32 @@ def sign(
     }
 
 
+_SIGNATURE_BYTES = 32  # HMAC-SHA256
+
+
+def _canonical_signatures(header: str) -> str:
+    """The header's ``v1`` signatures that are canonical base64 of 32 bytes, others dropped.
+
+    The library compares decoded bytes after a lenient decode, which ignores the last
+    character's spare bits and any extra padding: ``…9RE=`` and ``…9RF=`` would both
+    verify. A signature must be the one string the signer wrote, or nothing.
+    """
+    kept = []
+    for part in header.split(" "):
+        version, _, encoded = part.partition(",")
+        if version != "v1":
+            continue
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            continue
+        if len(raw) == _SIGNATURE_BYTES and base64.b64encode(raw).decode() == encoded:
+            kept.append(part)
+    if not kept:
+        raise WebhookVerificationError("No valid v1 signature")
+    return " ".join(kept)
+
+
 def verify(secrets: Iterable[str], *, headers: Mapping[str, str], body: bytes | str) -> Any:
     """The parsed JSON payload, or WebhookVerificationError.
 
@@ -45,6 +71,7 @@ def verify(secrets: Iterable[str], *, headers: Mapping[str, str], body: bytes | 
     so that the caller can tell "not from the sender" (401) from "malformed" (400).
     """
     wanted = {k.lower(): v for k, v in headers.items() if k.lower().startswith("webhook-")}
+    wanted["webhook-signature"] = _canonical_signatures(wanted.get("webhook-signature", ""))
     last: Exception = WebhookVerificationError("No webhook secret configured")
     for secret in secrets:
         try:

@@ -79,3 +79,21 @@ class TestIban:
     def test_invalid_ibans_are_refused(self, value):
         with pytest.raises(ValueError, match="IBAN"):
             money.normalize_iban(value)
+
+
+@pytest.mark.parametrize(
+    ("amount", "places"),
+    [
+        ("1", 0),
+        ("1.50", 1),
+        ("100", 0),
+        ("1E+3", 0),
+        ("0.001", 3),
+        ("1.0000", 0),
+        ("0.1000000000000000000000000000001", 31),
+    ],
+)
+def test_decimal_places_are_counted_exactly_beyond_the_context_precision(amount, places):
+    from bankflow.money import decimal_places
+
+    assert decimal_places(Decimal(amount)) == places

@@ -46,9 +46,12 @@ SPECTACULAR_SETTINGS = conf.spectacular(
 )
 
 # --- the pipeline ---------------------------------------------------------------------
-CONSUMER_API_TOKEN = conf.secret(
-    env, "CONSUMER_API_TOKEN", local=LOCAL, local_default="local-only-consumer-token"
+# Comma-separated while the token rotates (`new,old`): the consumer accepts any of them.
+CONSUMER_API_TOKENS = conf.token_list(
+    conf.secret(env, "CONSUMER_API_TOKEN", local=LOCAL, local_default="local-only-consumer-token"),
+    name="CONSUMER_API_TOKEN",
 )
+CONSUMER_API_TOKEN = CONSUMER_API_TOKENS[0]  # what this side's own tests present
 PRODUCER_WEBHOOK_URL = env.str(
     "PRODUCER_WEBHOOK_URL", default="http://127.0.0.1:8000/api/v1/webhooks/consumer/"
 )

@@ -62,9 +62,12 @@ SPECTACULAR_SETTINGS = {
 
 # --- the pipeline ---------------------------------------------------------------------
 CONSUMER_URL = env.str("CONSUMER_URL", default="http://127.0.0.1:8001")
-CONSUMER_API_TOKEN = conf.secret(
-    env, "CONSUMER_API_TOKEN", local=LOCAL, local_default="local-only-consumer-token"
+# Comma-separated while the token rotates (`new,old`): the producer sends the first.
+CONSUMER_API_TOKENS = conf.token_list(
+    conf.secret(env, "CONSUMER_API_TOKEN", local=LOCAL, local_default="local-only-consumer-token"),
+    name="CONSUMER_API_TOKEN",
 )
+CONSUMER_API_TOKEN = CONSUMER_API_TOKENS[0]
 # Several secrets, comma separated, so the consumer's signing secret can rotate.
 WEBHOOK_SECRETS = env.list(
     "WEBHOOK_SECRETS",

@@ -36,6 +36,16 @@ DEFAULT_SCHEDULE: dict[str, dict[str, dict[str, str]]] = {
 }
 
 
+def _amount(value: Any, key: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError(f"fee {key} is not a decimal: {value!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"fee {key} must be a finite number ≥ 0, not {value!r}")
+    return amount
+
+
 @dataclass(frozen=True)
 class FeeRule:
     percent: Decimal = Decimal(0)
@@ -49,12 +59,16 @@ class FeeRule:
         if unknown:
             raise ValueError(f"unknown fee keys: {sorted(unknown)}")
         maximum = raw.get("max")
-        return cls(
-            percent=Decimal(str(raw.get("percent", "0"))),
-            fixed=Decimal(str(raw.get("fixed", "0"))),
-            minimum=Decimal(str(raw.get("min", "0"))),
-            maximum=None if maximum is None else Decimal(str(maximum)),
+        rule = cls(
+            percent=_amount(raw.get("percent", "0"), "percent"),
+            fixed=_amount(raw.get("fixed", "0"), "fixed"),
+            minimum=_amount(raw.get("min", "0"), "min"),
+            maximum=None if maximum is None else _amount(maximum, "max"),
         )
+        # min > max would charge the maximum, below the rule's own minimum: say so instead.
+        if rule.maximum is not None and rule.minimum > rule.maximum:
+            raise ValueError(f"fee min {rule.minimum} is above max {rule.maximum}")
+        return rule
 
     def fee(self, amount: Decimal, currency: str) -> Decimal:
         raw = amount * self.percent / 100 + self.fixed

@@ -43,6 +43,13 @@ class RiskConfig:
     structuring_band: Decimal = Decimal("0.10")
     points: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_POINTS))
 
+    def __post_init__(self) -> None:
+        # A threshold of 0 made round_amount divide by zero: every batch holding that
+        # currency crashed (found by the property tests). Refuse it where it is configured.
+        bad = sorted(code for code, value in self.large_amounts.items() if not value > 0)
+        if bad:
+            raise ValueError(f"RISK_LARGE_AMOUNTS must be positive: {', '.join(bad)}")
+
     @classmethod
     def from_settings(cls) -> RiskConfig:
         return cls(

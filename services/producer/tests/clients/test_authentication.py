@@ -101,3 +101,24 @@ def test_revoking_in_this_process_takes_effect_at_once(api):
     assert api.get(URL).status_code == 200
     api_key_revoke(api_key=ApiKey.objects.get(client=api.tenant))
     assert api.get(URL).status_code == 401
+
+
+def test_last_use_is_written_at_most_every_few_minutes_never_per_request(
+    api, settings, time_machine
+):
+    # Given a key used once (a cache window of 10 s)
+    settings.API_KEY_CACHE_SECONDS = 10
+    start = timezone.now()
+    time_machine.move_to(start, tick=False)
+    assert api.get(URL).status_code == 200
+    first = ApiKey.objects.get(client=api.tenant).last_used_at
+    assert first == start
+    # When it is used again after the cache window, but within five minutes
+    time_machine.shift(60)
+    assert api.get(URL).status_code == 200
+    # Then its last use is not written again
+    assert ApiKey.objects.get(client=api.tenant).last_used_at == first
+    # And after five minutes it is
+    time_machine.shift(300)
+    assert api.get(URL).status_code == 200
+    assert ApiKey.objects.get(client=api.tenant).last_used_at > first

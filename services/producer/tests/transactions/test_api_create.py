@@ -98,6 +98,9 @@ def test_a_json_number_never_becomes_a_float(api):
         ({"amount": "-1"}, "amount"),
         ({"amount": "1000000000.01"}, "amount"),
         ({"amount": "1.005"}, "amount"),
+        # more than 28 digits: once rounded to 0.10 and accepted (found by hypothesis)
+        ({"amount": "0.1000000000000000000000000000001"}, "amount"),
+        ({"amount": "123456789.0000000000000000000001"}, "amount"),
         ({"amount": "12", "currency": "JPY"} | {"amount": "12.5"}, "amount"),
         ({"amount": "abc"}, "amount"),
         ({"amount": True}, "amount"),

@@ -61,3 +61,29 @@ def test_the_command_paces_to_the_rate():
     # 30 at 100/s take about 0.3 s: the summary's rate is near 100, not thousands
     rate = float(out.getvalue().split("(")[1].split("/s")[0])
     assert rate < 150
+
+
+class FakeTerminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.django_db
+def test_on_a_terminal_the_command_shows_progress_with_an_eta():
+    err = FakeTerminal()
+    call_command("generate_transactions", "--count", "1500", stdout=StringIO(), stderr=err)
+    shown = err.getvalue()
+    assert "generating" in shown and "1500/1500" in shown
+    assert "<" in shown and "tx/s" in shown  # tqdm's "elapsed<remaining, rate"
+
+
+@pytest.mark.django_db
+def test_off_a_terminal_the_command_is_quiet_unless_asked():
+    err = StringIO()
+    call_command("generate_transactions", "--count", "10", stdout=StringIO(), stderr=err)
+    assert err.getvalue() == ""
+    call_command(
+        "generate_transactions", "--count", "10", "--progress", "always",
+        stdout=StringIO(), stderr=err,
+    )  # fmt: skip
+    assert "10/10" in err.getvalue()

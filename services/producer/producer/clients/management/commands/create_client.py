@@ -15,7 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("name")
+        parser.add_argument("name", metavar="NAME", help="the client's name (1 to 100 characters)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"].strip()
