@@ -313,6 +313,11 @@ def ensure_database(url: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def wants_pretty(choice: str, stdout: IO[str]) -> bool:
+    """--log-format: pretty on a terminal (auto), or as asked; JSON when piped or redirected."""
+    return choice == "pretty" or (choice == "auto" and stdout.isatty())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--producer-port", type=int, default=8000)
@@ -332,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         "auto (default): pretty on a terminal, json otherwise",
     )
     args = parser.parse_args(argv)
-    pretty = args.log_format == "pretty" or (args.log_format == "auto" and sys.stdout.isatty())
+    pretty = wants_pretty(args.log_format, sys.stdout)
 
     stack = Stack(
         producer_port=args.producer_port,

@@ -54,3 +54,18 @@ def test_an_exception_is_printed_as_a_traceback_under_the_process_name():
         'beat |   File "x.py", line 1',
         "beat | ValueError: no",
     ]
+
+
+def test_json_passes_through_when_not_on_a_terminal_unless_asked():
+    import io
+
+    from scripts.stack import wants_pretty
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert wants_pretty("auto", Terminal()) is True
+    assert wants_pretty("auto", io.StringIO()) is False  # make run | tee, a log shipper
+    assert wants_pretty("json", Terminal()) is False
+    assert wants_pretty("pretty", io.StringIO()) is True
