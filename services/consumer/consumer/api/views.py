@@ -30,7 +30,6 @@ from consumer.ledger.selectors import account_balances
 from consumer.processing.selectors import transaction_detail
 from consumer.processing.services import transactions_receive
 
-
 TX_ID = "3f1c2a9e-5d7b-4c1e-9a4f-0b6d8e2f1a3c"
 INTAKE_EXAMPLES = [
     OpenApiExample(
