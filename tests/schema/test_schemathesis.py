@@ -18,7 +18,9 @@ import pytest
 
 from tests.conftest import Deployment
 
-LOG_DIR = Path(__file__).resolve().parents[2] / ".local" / "e2e-logs"
+LOCAL = Path(__file__).resolve().parents[2] / ".local"
+LOG_DIR = LOCAL / "e2e-logs"
+WORK_DIR = LOCAL / "schemathesis"
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 
 # Every check schemathesis has runs (`--checks all`) except these, each with its reason.
@@ -58,7 +60,11 @@ def run_schemathesis(base_url: str, token: str) -> subprocess.CompletedProcess:
     ]
     if CHECKS_OFF:
         command += ["--exclude-checks", ",".join(CHECKS_OFF)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    # Its cache (.schemathesis/, replaying earlier finds) lives under .local, never in the tree.
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=WORK_DIR
+    )
 
 
 @pytest.mark.parametrize("service", ["producer", "consumer"])

@@ -41,7 +41,9 @@ class OfflineRedocView(SpectacularRedocView):
 def _api_error(status: int, code: str, detail: str) -> Callable[..., HttpResponse]:
     """Django's own 404/500 pages under ``/api/`` in the API's error shape (a path the router
     does not match never reaches DRF); elsewhere (admin, console) Django's pages."""
-    html_view = {404: defaults.page_not_found, 500: defaults.server_error}[status]
+    html_view: Callable[..., HttpResponse] = (
+        defaults.page_not_found if status == 404 else defaults.server_error
+    )
 
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.path.startswith("/api/"):

@@ -73,7 +73,7 @@ def test_a_body_over_the_maximum_answers_413_with_the_error_shape(client, settin
 
 
 def test_a_path_no_route_matches_answers_404_in_the_error_shape_under_api(client):
-    response = client.get("/api/v1/transactions/not-an-id/")
+    response = client.get("/api/v1/no-such-endpoint/")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
     elsewhere = client.get("/no-such-page/")

@@ -6,7 +6,12 @@ from typing import Any
 from uuid import UUID
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -33,6 +38,44 @@ from consumer.processing.selectors import transaction_detail, transaction_detail
 from consumer.processing.services import transactions_receive
 from consumer.review.services import review_decide
 
+TX_ID = "3f1c2a9e-5d7b-4c1e-9a4f-0b6d8e2f1a3c"
+INTAKE_EXAMPLES = [
+    OpenApiExample(
+        "one transfer",
+        request_only=True,
+        value=[
+            {
+                "id": TX_ID,
+                "type": "transfer",
+                "amount": "125.50",
+                "currency": "EUR",
+                "source_account": "DE89370400440532013000",
+                "destination_account": "FR1420041010050500013M02606",
+                "created_at": "2026-11-21T10:00:00.000000Z",
+                "correlation_id": "b5e0c6d2a1f34e4c9d7a8b6c5d4e3f21",
+            }
+        ],
+    ),
+    OpenApiExample("accepted", response_only=True, value={"accepted": [TX_ID], "duplicates": []}),
+]
+DETAIL_EXAMPLE = OpenApiExample(
+    "processed",
+    response_only=True,
+    value={
+        "id": TX_ID,
+        "status": "processed",
+        "result": {
+            "decision": "approved",
+            "risk_score": 12,
+            "reasons": [],
+            "fee": "1.25",
+            "processed_at": "2026-11-21T10:00:00.400000Z",
+        },
+        "failure_reason": None,
+        "webhook": {"state": "delivered", "attempts": 1, "last_status_code": 200},
+    },
+)
+
 
 class TransactionIntakeView(APIView):
     """POST: the producer's intake; GET: the list, for operators and automation."""
@@ -43,6 +86,7 @@ class TransactionIntakeView(APIView):
     @extend_schema(
         request=wire_schema(list[wire.IntakeItem]),
         responses={202: IntakeAnswerSerializer},
+        examples=INTAKE_EXAMPLES,
         parameters=[
             OpenApiParameter(
                 wire.VERSION_HEADER,
@@ -119,7 +163,12 @@ def _transaction_id(value: str) -> UUID:
 
 
 class TransactionDetailView(APIView):
-    @extend_schema(responses={200: TransactionDetailSerializer})
+    @extend_schema(
+        responses={200: TransactionDetailSerializer},
+        examples=[DETAIL_EXAMPLE],
+        description="The transaction as this side knows it, and the state of its result "
+        "webhook. 404 when it was never received.",
+    )
     def get(self, request: Request, transaction_id: str) -> Response:
         tx_id = _transaction_id(transaction_id)
         return Response(TransactionDetailSerializer(transaction_detail(transaction_id=tx_id)).data)
@@ -127,6 +176,13 @@ class TransactionDetailView(APIView):
 
 class AccountBalancesView(APIView):
     @extend_schema(
+        examples=[
+            OpenApiExample(
+                "balances",
+                response_only=True,
+                value={"iban": "DE89370400440532013000", "balances": {"EUR": "-126.75"}},
+            )
+        ],
         responses={
             200: AccountBalancesSerializer,
             400: OpenApiResponse(description="Not an IBAN (bad check digits or format)."),

@@ -129,7 +129,7 @@ def transactions_process(*, transaction_ids: Sequence[UUID | str]) -> BatchOutco
         outcome = BatchOutcome(skipped=len(set(transaction_ids)) - len(rows))
         if not rows:
             return outcome
-        TRANSACTION_STATES.apply_many(rows, Status.PROCESSING)
+        claimed = TRANSACTION_STATES.apply_many(rows, Status.PROCESSING)
         valid: dict[UUID, ValidTransaction] = {}
         for row in rows:
             try:
