@@ -20,7 +20,9 @@ class Command(BaseCommand):
     help = "Local mode only: create (or reset) a console staff user and print its password."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--username", default="operator")
+        parser.add_argument(
+            "--username", default="operator", help="the staff user to create or reset (operator)"
+        )
 
     def handle(self, *args: Any, username: str, **options: Any) -> None:
         if not settings.LOCAL:
