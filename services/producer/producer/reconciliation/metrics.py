@@ -26,6 +26,6 @@ last_run = Gauge(
 )
 
 initialise(runs, outcome=("matched", "mismatched", "error"))
-# Zero until the first run: a zero written at import carries no timestamp, so any run's
-# figures (in whichever process) win over it.
-initialise(pairs, result=("matched", "mismatched"))
+# The gauges are not initialised at import: a "mostrecent" gauge only exports values that
+# were set. The worker sets them from the last stored run when it starts (tasks.py), so a
+# restart neither hides a mismatch nor invents one.

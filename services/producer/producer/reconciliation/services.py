@@ -11,7 +11,6 @@ lines, and exported as metrics once committed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -140,6 +139,23 @@ def _line(
     )
 
 
+def _publish(run: ReconciliationRun | None) -> None:
+    """The gauges from a completed run (none yet: nothing compared, nothing mismatched)."""
+    metrics.pairs.labels(result="matched").set(run.matched if run else 0)
+    metrics.pairs.labels(result="mismatched").set(run.mismatched if run else 0)
+    if run is not None:
+        finished = run.finished_at or run.started_at
+        metrics.last_run.set(finished.timestamp())
+
+
+def reconciliation_metrics_publish() -> None:
+    """Set the gauges from the last run that reached the consumer (a worker starting)."""
+    run = (
+        ReconciliationRun.objects.exclude(outcome=RunOutcome.ERROR).order_by("-started_at").first()
+    )
+    _publish(run)
+
+
 def _record(run: ReconciliationRun) -> None:
     metrics.runs.labels(outcome=run.outcome).inc()
     fields: dict[str, Any] = {
@@ -152,9 +168,7 @@ def _record(run: ReconciliationRun) -> None:
     if run.outcome == RunOutcome.ERROR:
         log.error("reconciliation_failed", error=run.error, **fields)
         return
-    metrics.pairs.labels(result="matched").set(run.matched)
-    metrics.pairs.labels(result="mismatched").set(run.mismatched)
-    metrics.last_run.set(time.time())
+    _publish(run)
     if run.mismatched:
         log.warning("reconciliation_mismatched", **fields)
     else:

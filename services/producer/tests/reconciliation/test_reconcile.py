@@ -9,6 +9,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+import requests
 import responses
 from django.core.management import call_command
 from prometheus_client import REGISTRY
@@ -203,3 +204,30 @@ def test_the_beat_task_runs_it_hourly(consumer, settings):
     assert settings.CELERY_BEAT_SCHEDULE["reconcile"]["schedule"] == 3600.0
     assert reconcile() == {"outcome": "matched", "matched": 0, "mismatched": 0}
     assert ReconciliationRun.objects.get().trigger == "beat"
+
+
+def test_the_command_fails_when_the_consumer_cannot_be_asked():
+    from django.core.management import CommandError
+
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, URL, body=requests.ConnectionError("refused"))
+        with pytest.raises(CommandError, match="could not be asked: ConnectionError"):
+            call_command("reconcile", stdout=StringIO())
+    assert ReconciliationRun.objects.get().outcome == "error"
+
+
+def test_a_starting_worker_exports_the_last_runs_figures():
+    from django.utils import timezone
+
+    from producer.reconciliation.services import reconciliation_metrics_publish
+
+    reconciliation_metrics_publish()  # no run yet: nothing mismatched
+    assert sample("bankflow_producer_reconciliation_pairs", result="mismatched") == 0
+    ReconciliationRun.objects.create(
+        created_before=timezone.now(), outcome="mismatched", matched=1, mismatched=3
+    )
+    ReconciliationRun.objects.create(created_before=timezone.now(), outcome="error")
+    reconciliation_metrics_publish()
+    assert sample("bankflow_producer_reconciliation_pairs", result="mismatched") == 3
+    assert sample("bankflow_producer_reconciliation_pairs", result="matched") == 1
+    assert sample("bankflow_producer_reconciliation_last_run_timestamp_seconds") > 0
