@@ -38,14 +38,12 @@ from tests.conftest import transaction_body, unique_iban
 from tests.deploy.deploylib import promql_selectors
 from tests.observability.conftest import SCRAPE_SECONDS, TIME_SCALE, say
 from tests.observability.pictures import Comparison, Series, render_alert, to_series
-from tests.observability.promlib import ALERT_TESTS, alert_rules, comparisons
+from tests.observability.promlib import ALERT_TESTS, UNIT_TESTED_ONLY, alert_rules, comparisons
 
 pytestmark = pytest.mark.local_stack
 
 FIRE_TIMEOUT = 90.0
 QUIET_TIMEOUT = 120.0
-# Alerts no fault of the local stack can cause within a test's time, with the reason.
-UNIT_TESTED_ONLY: dict[str, str] = {}
 # A destination the consumer's rules score as high risk (a review, at a small amount).
 HIGH_RISK_IBAN = "RU0900000000000000000001111111111"
 

@@ -56,6 +56,13 @@ def test_consumer_down_then_back_is_retried_from_the_outbox(deployment, stack):
     stack.start_process("consumer-web")
     final = wait_terminal(deployment.producer, tx["id"], timeout=90)
     assert final["status"] == "processed", final
+    # And its trail tells the story in order: the failed attempts, then the result
+    trail = deployment.producer.get(f"/api/v1/transactions/{tx['id']}/events/").json()
+    kinds = [e["type"] for e in trail["results"]]
+    assert kinds[0] == "created" and kinds[-1] == "result_applied", kinds
+    assert "dispatch_failed" in kinds, kinds
+    assert set(kinds[1:-1]) <= {"dispatch_failed", "dispatched"}, kinds
+    assert [e["at"] for e in trail["results"]] == sorted(e["at"] for e in trail["results"])
 
 
 def test_producer_webhook_down_then_back_is_retried_by_the_consumer(deployment, stack):
@@ -80,6 +87,9 @@ def test_producer_webhook_down_then_back_is_retried_by_the_consumer(deployment, 
     view = consumer_view(deployment, tx["id"])
     assert view["webhook"]["state"] == "delivered"
     assert view["webhook"]["attempts"] >= 2
+    # And the consumer's trail has each attempt, in order: refused ones, then delivered
+    outcomes = [e["detail"]["outcome"] for e in view["events"] if e["type"] == "webhook_attempt"]
+    assert outcomes[0] == "retry" and outcomes[-1] == "delivered", outcomes
 
 
 def stack_ready(deployment):

@@ -412,3 +412,53 @@ def read_results(payload: Any) -> ResultsMessage:
     if errors:
         raise WireError({"results": errors})
     return message
+
+
+# --- reconciliation: the consumer's totals of a day, asked by the producer -------------------
+
+
+class ReconciliationTotals(TypedDict):
+    """One currency of a day: how many, how much, which."""
+
+    currency: str
+    count: int
+    amount_sum: Decimal
+    fee_sum: Decimal
+    ids: list[UUID]
+
+
+class ReconciliationDay(TypedDict):
+    """``GET /api/v1/reconciliation/?date=…`` on the consumer: the transactions it processed
+    (whatever their decision) whose producer ``created_at`` falls on ``date`` (UTC), before
+    ``created_before`` when the producer asked for a settle window."""
+
+    date: str
+    created_before: NotRequired[str | None]
+    currencies: list[ReconciliationTotals]
+
+
+def reconciliation_day(
+    *, day: str, created_before: datetime | None, totals: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The consumer's answer, from ``bankflow.reconciliation.totals``."""
+    return {
+        "date": day,
+        "created_before": iso_datetime(created_before) if created_before else None,
+        "currencies": [
+            {
+                "currency": t["currency"],
+                "count": t["count"],
+                "amount_sum": f"{t['amount_sum']:f}",
+                "fee_sum": f"{t['fee_sum']:f}",
+                "ids": [str(i) for i in t["ids"]],
+            }
+            for t in totals
+        ],
+    }
+
+
+def read_reconciliation_day(payload: Any) -> ReconciliationDay:
+    try:
+        return msgspec.convert(payload, ReconciliationDay, strict=False)
+    except msgspec.ValidationError as exc:
+        raise WireError(_errors(exc)) from None

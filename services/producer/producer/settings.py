@@ -19,7 +19,12 @@ from bankflow.base_settings import (
 from bankflow.logging import configure as configure_logging
 
 SERVICE = "producer"
-INSTALLED_APPS = [*DJANGO_APPS, "producer.clients", "producer.transactions"]
+INSTALLED_APPS = [
+    *DJANGO_APPS,
+    "producer.clients",
+    "producer.transactions",
+    "producer.reconciliation",
+]
 ROOT_URLCONF = "producer.urls"
 WSGI_APPLICATION = "producer.wsgi.application"
 SECRET_KEY = conf.secret(
@@ -73,6 +78,9 @@ DISPATCH_BACKOFF_BASE_SECONDS = env.float("DISPATCH_BACKOFF_BASE_SECONDS", defau
 DISPATCH_BACKOFF_MAX_SECONDS = env.float("DISPATCH_BACKOFF_MAX_SECONDS", default=60.0)
 # Applied webhook-ids are remembered this long (the consumer's retries end far sooner).
 WEBHOOK_RECEIPT_TTL_HOURS = env.int("WEBHOOK_RECEIPT_TTL_HOURS", default=168)
+# Reconciliation leaves out what was created this recently: work in flight is no mismatch.
+RECONCILIATION_SETTLE_SECONDS = env.int("RECONCILIATION_SETTLE_SECONDS", default=300)
+RECONCILIATION_HTTP_TIMEOUT_SECONDS = env.float("RECONCILIATION_HTTP_TIMEOUT_SECONDS", default=60.0)
 
 QUEUE_DISPATCH = "producer.dispatch"
 CELERY_BROKER_TRANSPORT_OPTIONS = conf.broker_transport_options(
@@ -81,13 +89,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = conf.broker_transport_options(
 CELERY_TASK_QUEUES = conf.celery_queues(SERVICE, [QUEUE_DISPATCH])
 CELERY_TASK_DEFAULT_QUEUE = CELERY_TASK_DEFAULT_ROUTING_KEY = QUEUE_DISPATCH
 CELERY_TASK_DEFAULT_EXCHANGE = SERVICE
-CELERY_TASK_ROUTES = conf.celery_routes({"producer.transactions.tasks.*": QUEUE_DISPATCH})
+CELERY_TASK_ROUTES = conf.celery_routes(
+    {
+        "producer.transactions.tasks.*": QUEUE_DISPATCH,
+        "producer.reconciliation.tasks.*": QUEUE_DISPATCH,
+    }
+)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / f"{SERVICE}-celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sweep-outbox": {
         "task": "producer.transactions.tasks.sweep_outbox",
         "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=5.0),
         "options": {"expires": 10},
+    },
+    "reconcile": {
+        "task": "producer.reconciliation.tasks.reconcile",
+        "schedule": env.float("RECONCILIATION_INTERVAL_SECONDS", default=3600.0),
+        "options": {"expires": 1800},
     },
     "purge-idempotency-keys": {
         "task": "producer.transactions.tasks.purge_idempotency_keys",

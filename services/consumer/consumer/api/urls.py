@@ -2,6 +2,7 @@ from django.urls import path
 
 from consumer.api.views import (
     AccountBalancesView,
+    ReconciliationView,
     TransactionDetailView,
     TransactionIntakeView,
     TransactionReviewView,
@@ -20,4 +21,5 @@ urlpatterns = [
         name="transaction-review",
     ),
     path("accounts/<str:iban>/", AccountBalancesView.as_view(), name="account-balances"),
+    path("reconciliation/", ReconciliationView.as_view(), name="reconciliation"),
 ]

@@ -20,11 +20,14 @@ from bankflow.money import normalize_iban
 from consumer.api.serializers import (
     AccountBalancesSerializer,
     IntakeAnswerSerializer,
+    ReconciliationDaySerializer,
+    ReconciliationQuerySerializer,
     ReviewInputSerializer,
     TransactionDetailSerializer,
     TransactionFilterSerializer,
     TransactionListSerializer,
 )
+from consumer.intake.selectors import reconciliation_totals
 from consumer.ledger.selectors import account_balances
 from consumer.processing.selectors import transaction_detail, transaction_details, transaction_list
 from consumer.processing.services import transactions_receive
@@ -139,3 +142,27 @@ class AccountBalancesView(APIView):
             raise NotFound("No ledger account for this IBAN.")
         body = {"iban": code, "balances": {c: str(v) for c, v in balances.items()}}
         return Response(AccountBalancesSerializer(body).data)
+
+
+class ReconciliationView(APIView):
+    @extend_schema(
+        parameters=[ReconciliationQuerySerializer],
+        responses={200: ReconciliationDaySerializer},
+        description="Per currency, the count, amount sum and fee sum of the transactions "
+        "processed here (whatever their decision) whose producer created_at falls on that "
+        "day (UTC), and their ids. `created_before` (an addition: the producer's settle "
+        "window) leaves out what the producer created from then on.",
+    )
+    def get(self, request: Request) -> Response:
+        query = ReconciliationQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        day = query.validated_data["date"]
+        created_before = query.validated_data.get("created_before")
+        body = wire.reconciliation_day(
+            day=day.isoformat(),
+            created_before=created_before,
+            totals=[
+                t.as_dict() for t in reconciliation_totals(day=day, created_before=created_before)
+            ],
+        )
+        return Response(body)

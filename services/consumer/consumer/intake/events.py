@@ -12,7 +12,7 @@ deletes an event (and on PostgreSQL a trigger refuses both).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -71,12 +71,16 @@ def record(
     return row
 
 
-def record_many(rows: Iterable[TransactionEvent]) -> int:
-    """Append the events built with ``event`` in one statement; how many."""
-    rows = list(rows)
-    if rows:
-        copy_rows(TransactionEvent, rows, EVENT_COLUMNS)
-    return len(rows)
+def record_many(rows: Iterable[TransactionEvent | Mapping[str, Any]]) -> int:
+    """Append a batch of events in one statement; how many.
+
+    Each row is an event built with ``event``, or a mapping of ``event``'s arguments
+    (``{"transaction": tx, "kind": …, "previous": …, "new": …, "detail": …, "actor": …}``).
+    """
+    built = [row if isinstance(row, TransactionEvent) else event(**row) for row in rows]
+    if built:
+        copy_rows(TransactionEvent, built, EVENT_COLUMNS)
+    return len(built)
 
 
 def staff_actor(user: Any) -> str:

@@ -188,18 +188,20 @@ def _record_attempt(message_id: str, attempts: int, answer: Answer) -> str:
             duration_ms=answer.duration_ms,
             error=answer.error,
         )
-        _record_message_events(
-            message,
-            EventKind.WEBHOOK_ATTEMPT,
-            detail={
-                "webhook_id": message.id,
-                "attempt": attempts + 1,
-                "outcome": outcome,
-                "status_code": answer.status_code,
-                **({"error": answer.error} if answer.error else {}),
-                **({} if ours else {"superseded": True}),
-            },
-            at=now,
+        events.record_many(
+            _message_events(
+                message,
+                EventKind.WEBHOOK_ATTEMPT,
+                detail={
+                    "webhook_id": message.id,
+                    "attempt": attempts + 1,
+                    "outcome": outcome,
+                    "status_code": answer.status_code,
+                    **({"error": answer.error} if answer.error else {}),
+                    **({} if ours else {"superseded": True}),
+                },
+                at=now,
+            )
         )
     log.log(
         logging.WARNING if outcome == DEAD else logging.INFO,
@@ -215,11 +217,11 @@ def _record_attempt(message_id: str, attempts: int, answer: Answer) -> str:
     return outcome
 
 
-def _record_message_events(
+def _message_events(
     message: WebhookMessage, kind: str, *, detail: dict[str, Any], actor: str = "", at: Any
-) -> None:
-    """One event for each transaction a message carries, in one statement. The results in
-    the payload name the transactions and their (final) status: no query needed."""
+) -> list[events.TransactionEvent]:
+    """One event for each transaction a message carries. The results in the payload name
+    the transactions and their (final) status: no query needed."""
     rows = []
     for item in message.payload.get("results", []):
         tx = ReceivedTransaction(
@@ -230,7 +232,7 @@ def _record_message_events(
         rows.append(
             events.event(tx, kind, previous=status, new=status, detail=detail, actor=actor, at=at)
         )
-    events.record_many(rows)
+    return rows
 
 
 def webhook_messages_redeliver(
@@ -253,14 +255,17 @@ def webhook_messages_redeliver(
             MESSAGE_STATES.apply(message, MessageState.PENDING)
             message.attempts, message.next_attempt_at, message.updated_at = 0, now, now
         update_rows(WebhookMessage, chosen, ["state", "attempts", "next_attempt_at", "updated_at"])
-        for message in chosen:
-            _record_message_events(
+        events.record_many(
+            row
+            for message in chosen
+            for row in _message_events(
                 message,
                 EventKind.WEBHOOK_REDELIVERY,
                 detail={"webhook_id": message.id},
                 actor=actor,
                 at=now,
             )
+        )
         ids = [m.id for m in chosen]
         _enqueue_on_commit(ids)
     for message_id in ids:

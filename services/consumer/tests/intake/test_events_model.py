@@ -44,6 +44,21 @@ def test_record_many_appends_a_batch_in_order():
     assert all(e.detail == {"attempt": 1, "batch": 3} for e in stored)
 
 
+def test_record_many_takes_mappings_of_events_arguments_too():
+    tx = ReceivedTransactionFactory()
+    rows = [
+        {
+            "transaction": tx,
+            "kind": EventKind.WEBHOOK_ATTEMPT,
+            "previous": "processed",
+            "new": "processed",
+            "actor": "a",
+        }
+    ]
+    assert events.record_many(rows) == 1
+    assert TransactionEvent.objects.get(transaction_id=tx.pk).actor == "a"
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the guard is PostgreSQL's")
 @pytest.mark.parametrize("change", ["update", "delete"])
 def test_the_database_refuses_to_change_or_remove_an_event(change):

@@ -51,3 +51,29 @@ def test_a_message_page_shows_its_attempts(admin_client):
 
     assert response.status_code == 200
     assert b"503" in response.content
+
+
+def test_a_redelivery_from_the_admin_records_the_staff_user(
+    admin_client, admin_user, producer, django_capture_on_commit_callbacks
+):
+    from consumer.intake.models import TransactionEvent
+
+    tx = ReceivedTransactionFactory(processed=True)
+    dead = WebhookMessageFactory(
+        state=MessageState.DEAD,
+        payload={
+            "type": "transaction.results",
+            "results": [{"transaction_id": str(tx.id), "status": "processed"}],
+        },
+    )
+    dead.transactions.add(tx)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            "/admin/webhooks/webhookmessage/",
+            {"action": "redeliver", "_selected_action": [dead.id]},
+        )
+    redelivery = TransactionEvent.objects.get(transaction=tx, kind="webhook_redelivery")
+    assert redelivery.actor == f"staff:{admin_user.get_username()}"
+    page = admin_client.get(f"/admin/intake/receivedtransaction/{tx.id}/change/")
+    assert page.status_code == 200
+    assert f"staff:{admin_user.get_username()}" in page.content.decode()

@@ -16,8 +16,9 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
+    inline_serializer,
 )
-from rest_framework import exceptions, status, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
@@ -73,6 +74,18 @@ class TransactionCursorPagination(CursorPagination):
             return super().decode_cursor(request)
         except exceptions.NotFound:
             raise exceptions.ValidationError({"cursor": ["Invalid cursor."]}) from None
+
+
+def cursor_page(name: str, item: type[serializers.Serializer]) -> serializers.Serializer:
+    """The schema of a cursor page (``{"next", "previous", "results"}``) of ``item``s."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
 
 
 class EventCursorPagination(TransactionCursorPagination):
@@ -267,7 +280,7 @@ class TransactionViewSet(viewsets.ViewSet):
             EventListQuerySerializer,
             OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next`/`previous`."),
         ],
-        responses={200: TransactionEventSerializer(many=True)},
+        responses={200: cursor_page("TransactionEventPage", TransactionEventSerializer)},
     )
     @action(detail=True, methods=["get"])
     def events(self, request: Request, id: str) -> Response:

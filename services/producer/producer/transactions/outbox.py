@@ -315,7 +315,8 @@ def _settle_rejected(messages: Sequence[OutboxMessage], body: Any, *, batch: str
                 [locked[m.transaction_id] for m in rejected],
                 reason=reason,
                 now=now,
-                detail={"attempt": rejected[0].attempts, "batch": batch},
+                attempts=attempts,
+                batch=batch,
             )
             OUTBOX_STATES.update(
                 OutboxMessage.objects.filter(id__in=[m.id for m in rejected]),
@@ -395,7 +396,8 @@ def _settle_error(messages: Sequence[OutboxMessage], error: str, *, batch: str) 
                 [locked[m.transaction_id] for m in exhausted],
                 reason=reason[:ERROR_MAX_LENGTH],
                 now=now,
-                detail={"attempt": max_attempts, "batch": batch},
+                attempts=attempts,
+                batch=batch,
             )
             OUTBOX_STATES.update(
                 OutboxMessage.objects.filter(id__in=[m.id for m in exhausted]),

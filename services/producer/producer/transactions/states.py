@@ -8,9 +8,9 @@ counts them once committed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
 from bankflow.db import update_rows
 from bankflow.logging import get_logger
@@ -83,10 +83,12 @@ def fail_locked(
     *,
     reason: str,
     now: datetime,
-    detail: dict[str, Any] | None = None,
+    attempts: Mapping[uuid.UUID, int] | None = None,
+    batch: str = "",
 ) -> list[tuple[Transaction, str]]:
     """Mark already-locked transactions failed where the state machine allows it, each with
-    its ``failed`` event (one statement for the batch's events)."""
+    its ``failed`` event (the dispatch attempt and batch that failed it, when there was one;
+    one statement for the batch's events)."""
     changed = TRANSACTION_STATES.apply_many(transactions, Status.FAILED)
     for tx, _previous in changed:
         tx.failure_reason, tx.updated_at = reason, now
@@ -97,7 +99,11 @@ def fail_locked(
             EventKind.FAILED,
             previous=previous,
             new=tx.status,
-            detail={"reason": reason, **(detail or {})},
+            detail={
+                "reason": reason,
+                **({"attempt": attempts[tx.id]} if attempts and tx.id in attempts else {}),
+                **({"batch": batch} if batch else {}),
+            },
             at=now,
         )
         for tx, previous in changed

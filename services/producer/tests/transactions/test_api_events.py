@@ -77,4 +77,10 @@ def test_the_schema_documents_the_endpoint(api):
     schema = APIClient().get("/api/schema/?format=json").json()
     operation = schema["paths"]["/api/v1/transactions/{id}/events/"]["get"]
     assert "audit trail" in operation["summary"]
-    assert "TransactionEvent" in str(operation["responses"]["200"])
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert page == {"$ref": "#/components/schemas/TransactionEventPage"}
+    assert set(schema["components"]["schemas"]["TransactionEventPage"]["properties"]) == {
+        "next",
+        "previous",
+        "results",
+    }

@@ -139,7 +139,10 @@ def test_the_last_failed_attempt_writes_one_failed_event(settings):
     responses.post(INTAKE_URL, status=503)
     outbox_dispatch_batch(batch_size=10)
     assert trail(tx) == [("failed", "pending", "failed")]
-    assert "unreachable" in tx.events.get().detail["reason"]
+    detail = tx.events.get().detail
+    assert "unreachable" in detail["reason"]
+    assert detail["attempt"] == 1
+    assert detail["batch"]
 
 
 @responses.activate
@@ -148,8 +151,12 @@ def test_a_rejected_item_fails_and_the_rest_of_its_batch_is_retried():
     responses.post(INTAKE_URL, status=400, json={"1": {"amount": ["Must be positive."]}})
     outbox_dispatch_batch(batch_size=10)
     assert trail(bad.transaction) == [("failed", "pending", "failed")]
-    assert "amount" in bad.transaction.events.get().detail["reason"]
+    failed = bad.transaction.events.get().detail
+    assert "amount" in failed["reason"]
     assert trail(good.transaction) == [("dispatch_failed", "pending", "pending")]
+    retried = good.transaction.events.get().detail
+    assert retried["batch"] == failed["batch"]
+    assert retried["attempt"] == failed["attempt"] == 1
 
 
 def test_results_write_one_event_each_and_repeats_write_none(client, event_statements):

@@ -60,11 +60,12 @@ def test_dispatch_task_with_nothing_due_sends_nothing(kicks):
     assert kicks == []
 
 
-def test_the_beat_schedule_runs_the_sweep_and_the_purge(settings):
+def test_the_beat_schedule_runs_the_sweep_the_purge_and_the_reconciliation(settings):
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == {
         "producer.transactions.tasks.sweep_outbox",
         "producer.transactions.tasks.purge_idempotency_keys",
+        "producer.reconciliation.tasks.reconcile",
     }
 
 
@@ -74,6 +75,8 @@ def test_tasks_are_routed_to_the_dispatch_queue():
     for name in ("dispatch_outbox", "sweep_outbox", "purge_idempotency_keys"):
         route = app.amqp.router.route({}, f"producer.transactions.tasks.{name}")
         assert route["queue"].name == "producer.dispatch"
+    route = app.amqp.router.route({}, "producer.reconciliation.tasks.reconcile")
+    assert route["queue"].name == "producer.dispatch"
 
 
 def test_purge_forgets_expired_keys_and_old_receipts():
