@@ -53,25 +53,6 @@ class AccountBalancesSerializer(serializers.Serializer):
     balances = serializers.DictField(child=serializers.CharField())
 
 
-class ReconciliationQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(input_formats=["%Y-%m-%d"])
-    created_before = serializers.DateTimeField(required=False)
-
-
-class ReconciliationCurrencySerializer(serializers.Serializer):
-    currency = serializers.CharField()
-    count = serializers.IntegerField()
-    amount_sum = serializers.CharField(help_text="Decimal string.")
-    fee_sum = serializers.CharField(help_text="Decimal string.")
-    ids = serializers.ListField(child=serializers.UUIDField())
-
-
-class ReconciliationDaySerializer(serializers.Serializer):
-    date = serializers.DateField()
-    created_before = serializers.DateTimeField(allow_null=True)
-    currencies = ReconciliationCurrencySerializer(many=True)
-
-
 class ReviewInputSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approved", "declined"])
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
@@ -104,3 +85,22 @@ class TransactionListSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = TransactionDetailSerializer(many=True)
+
+
+class ReconciliationQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(input_formats=["%Y-%m-%d"])
+    created_before = serializers.DateTimeField(required=False)
+
+
+class ReconciliationCurrencySerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    count = serializers.IntegerField()
+    amount_sum = serializers.CharField(help_text="Decimal string.")
+    fee_sum = serializers.CharField(help_text="Decimal string.")
+    ids = serializers.ListField(child=serializers.UUIDField())
+
+
+class ReconciliationDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    created_before = serializers.DateTimeField(allow_null=True)
+    currencies = ReconciliationCurrencySerializer(many=True)

@@ -188,3 +188,20 @@ def test_the_queue_measurement_counts_what_waits_too_long(settings):
     assert review_queue_measure() == 1
     assert REVIEW_QUEUE_SIZE._value.get() == 2
     assert REVIEW_QUEUE_OVERDUE._value.get() == 1
+
+
+def test_the_review_queue_reads_its_partial_index():
+    from django.db import connection
+
+    from consumer.review.selectors import review_queue
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the index is PostgreSQL's")
+    held()
+    sql, params = review_queue().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "received_review_queue" in plan, plan
