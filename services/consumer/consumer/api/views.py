@@ -140,7 +140,13 @@ class TransactionCursorPagination(CursorPagination):
 class TransactionReviewView(APIView):
     @extend_schema(
         request=ReviewInputSerializer,
-        responses={200: TransactionDetailSerializer},
+        responses={
+            200: TransactionDetailSerializer,
+            409: OpenApiResponse(
+                description="Not held for review (not_in_review), or decided already "
+                "(already_decided)."
+            ),
+        },
         description="Approve or decline a transaction held for review (decision review). "
         "Approving posts it and its fee to the ledger, exactly once; either way the final "
         "result goes to the producer as a transaction.review_resolved webhook message. 409 "
