@@ -435,8 +435,10 @@ class Drill:
             threading.Thread(target=self.load, args=(key,), name="load", daemon=True),
             threading.Thread(target=self.watch_backlog, name="backlog", daemon=True),
         ]
-        self.t0, self.t0_wall = time.monotonic(), time.time()
-        self.events.clear()
+        started = time.monotonic()
+        # times count from the load's start; the bring-up's events before it go negative
+        self.events = [(round(t - (started - self.t0), 2), e) for t, e in self.events]
+        self.t0, self.t0_wall = started, time.time()
         self.event(
             f"load: {self.args.rate}/s single + {self.args.bulk_size} every "
             f"{self.args.bulk_every:.0f}s for {self.args.duration:.0f}s"

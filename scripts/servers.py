@@ -141,6 +141,18 @@ def rabbitmq_server() -> str:
     raise RuntimeError("no rabbitmq-server on this machine")
 
 
+def missing() -> list[str]:
+    """The servers this machine cannot start privately (the drill needs all three)."""
+    found = {
+        "postgresql": bool(
+            glob.glob("/usr/lib/postgresql/*/bin/postgres") or shutil.which("postgres")
+        ),
+        "redis-server": bool(shutil.which("redis-server")),
+        "rabbitmq-server": bool(shutil.which("rabbitmq-server")),
+    }
+    return [name for name, ok in found.items() if not ok]
+
+
 @dataclass
 class PrivateServers:
     """PostgreSQL, Redis and RabbitMQ of our own under ``root``, on free ports."""

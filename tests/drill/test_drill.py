@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,11 +21,12 @@ from datetime import UTC, datetime
 import pytest
 
 from scripts.drill import SHORT_FAULTS
+from scripts.servers import missing
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("rabbitmq-server") is None or shutil.which("redis-server") is None,
-    reason="the drill starts private RabbitMQ and Redis servers: not installed here",
+    bool(missing()),
+    reason=f"the drill starts private servers; not installed here: {', '.join(missing())}",
 )
 BUDGET_SECONDS = 230  # the short drill must stay under 4 minutes in all
 
