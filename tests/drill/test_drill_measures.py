@@ -60,3 +60,13 @@ def test_the_short_drill_is_two_minutes_with_two_faults():
     assert args.duration == 120 and len(args.faults) == 2
     with pytest.raises(SystemExit):
         parse_args(["--faults", "worker-kill,meteor"])
+
+
+def test_latency_is_read_on_single_posts_only(drill):
+    drill.calls = [
+        Call(sent=1.0, seconds=0.1, items=1, status=201, ids=["s1"]),
+        Call(sent=1.0, seconds=0.5, items=2, status=201, ids=["b1", "b2"]),
+        Call(sent=2.0, seconds=0.1, items=1, status=500),
+    ]
+    txs = [(i, "processed", 1.0, 2.0) for i in ("s1", "b1", "b2", "unknown")]
+    assert [tx[0] for tx in drill.singles(txs)] == ["s1"]
