@@ -34,7 +34,10 @@ def test_recovery_is_the_end_of_the_last_slow_window_and_backlog_is_read_after_h
     # normal: 0.2 s end to end; after the first fault, 3 s for 10 s, then normal again
     txs = [(f"w{i}", "processed", 5 + i * 0.1, 5 + i * 0.1 + 0.2) for i in range(240)]
     txs += [(f"a{i}", "processed", 30 + i * 0.1, 30 + i * 0.1 + 3) for i in range(100)]
-    txs += [(f"b{i}", "processed", 40 + i * 0.1, 40 + i * 0.1 + 0.1) for i in range(490)]
+    txs += [(f"b{i}", "processed", 40 + i * 0.1, 40 + i * 0.1 + 0.1) for i in range(160)]
+    # created just before the next fault, and caught by it in flight
+    txs += [(f"c{i}", "processed", 56 + i * 0.1, 62.0) for i in range(40)]
+    txs += [(f"d{i}", "processed", 60 + i * 0.1, 60 + i * 0.1 + 0.1) for i in range(300)]
     drill.backlog = [(float(t), 100 - t if 30 <= t <= 60 else 5, 0) for t in range(90)]
     drill.calls = [Call(sent=60.2, seconds=0.1, items=1, status=500)]
     baseline = drill.measure(txs)
@@ -52,7 +55,7 @@ def test_a_fault_still_slow_when_its_minute_ends_is_not_recovered(drill):
     txs += [(f"a{i}", "processed", 30 + i * 0.1, 30 + i * 0.1 + 3) for i in range(300)]
     drill.measure(txs)
     assert not drill.faults[0].recovered
-    assert drill.faults[0].recovery_s == 30
+    assert drill.faults[0].recovery_s == 25  # the last 5 s belong to the next fault
 
 
 def test_the_short_drill_is_two_minutes_with_two_faults():
