@@ -7,7 +7,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo .local/tools/bin/uv)
 TESTENV := $(UV) run python -m scripts.testenv
 PYTEST := $(UV) run pytest
 
-.PHONY: help setup test-tools run test test-lib test-producer test-consumer test-e2e test-deploy pictures lint fmt bench
+.PHONY: help setup test-tools run test test-lib test-producer test-consumer test-e2e test-drill test-deploy pictures lint fmt bench drill
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ test-tools: ## Debian packages the tests use (Prometheus and promtool), installe
 run: setup ## the whole stack on embedded defaults (or the variables you set), until Ctrl-C
 	@$(UV) run python -m scripts.stack
 
-test: setup test-tools test-lib test-producer test-consumer test-e2e test-deploy ## the whole suite
+test: setup test-tools test-lib test-producer test-consumer test-e2e test-drill test-deploy ## the whole suite
 
 test-lib: ## the shared lib's tests
 	$(PYTEST) libs/bankflow/tests
@@ -36,6 +36,9 @@ test-consumer: ## the consumer's tests (real PostgreSQL/RabbitMQ/Redis when they
 
 test-e2e: ## black-box, schema (schemathesis), browser, fault and observability tests against the stack started as local processes
 	$(TESTENV) e2e -- $(PYTEST) tests/e2e tests/schema tests/browser tests/pipeline tests/observability
+
+test-drill: ## the short failover drill (2 min, 2 faults) on private servers of its own, and its proxy
+	$(PYTEST) tests/drill
 
 test-deploy: ## images, charts, workflows, docs offline, and the rendered charts run here (tests/deploy)
 	$(PYTEST) tests/deploy
@@ -56,6 +59,9 @@ fmt: setup ## ruff format and autofix
 
 bench: setup ## end-to-end throughput and latency figures against DESIGN.md's targets
 	BANKFLOW_TEST_PREFIX=bankflow_bench $(TESTENV) e2e -- $(UV) run python -m scripts.bench $(BENCH_ARGS)
+
+drill: setup ## failover drill: 10 min of load, a fault a minute, on private servers (DRILL_ARGS)
+	$(UV) run python -m scripts.drill $(DRILL_ARGS)
 
 # --- Kubernetes (docs/kubernetes.md) -------------------------------------------------------
 KIND_CLUSTER ?= bankflow

@@ -29,9 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -47,12 +45,12 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from tqdm import tqdm
 
+from scripts.loadlib import FINAL, integrity, make_ibans, new_client, percentile
 from scripts.stack import Stack
 from scripts.testenv import reset_backing_servers
 
 ROOT = Path(__file__).resolve().parents[1]
 NAIVE = ROOT.parent / "shared" / "anchors" / "naive" / "run.sh"
-FINAL = ("processed", "failed", "cancelled")
 # The hops' batch-size histograms, and which process serves each.
 BATCH_METRICS = {
     "dispatch (producer -> consumer)": ("producer-worker", "bankflow_producer_dispatch_batch_size"),
@@ -62,16 +60,6 @@ BATCH_METRICS = {
 }
 BACKING = {"postgresql": ("postgres",), "rabbitmq": ("beam.smp",), "redis": ("redis-server",)}
 CPU_TARGET_SINGLE_MS, CPU_TARGET_BULK_MS, NAIVE_REFERENCE_RATE = 12.0, 2.0, 25.0
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * p / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 # --- the naive design -----------------------------------------------------------------------
@@ -208,11 +196,7 @@ class Bench:
 
     def client(self, name: str) -> tuple[str, str]:
         """A new client's id and API key (each load counts only its own transactions)."""
-        out = self.stack.manage("producer", "create_client", name)
-        client_id = re.search(r"\(([0-9a-f-]{36})\)", out)
-        if client_id is None:
-            raise SystemExit(f"[bench] create_client said: {out}")
-        return client_id.group(1), out.strip().splitlines()[-1]
+        return new_client(self.stack, name)
 
     def unfinished(self, client_id: str, expected: int) -> int:
         row = self.db.execute(
@@ -359,58 +343,6 @@ def sustained(backlog: list[tuple[float, int]], load_seconds: float, rate: float
     first, second = window[:half], window[half:]
     growing = sum(second) / len(second) > sum(first) / len(first) + rate * 0.5
     return max(window) <= rate * 2 and not growing
-
-
-def make_ibans(n: int = 2000) -> list[str]:
-    from schwifty import IBAN
-
-    return [
-        IBAN.generate("DE", bank_code="37040044", account_code=str(10**9 + i)).compact
-        for i in range(n)
-    ]
-
-
-# --- nothing lost, nothing doubled ----------------------------------------------------------
-
-
-def integrity(stack: Stack) -> dict[str, Any]:
-    producer = psycopg.connect(os.environ["PRODUCER_DATABASE_URL"], autocommit=True)
-    consumer = psycopg.connect(os.environ["CONSUMER_DATABASE_URL"], autocommit=True)
-    with producer, consumer:
-        unfinished = producer.execute(
-            "SELECT count(*) FROM transactions_transaction WHERE NOT (status = ANY(%s))",
-            (list(FINAL),),
-        ).fetchone()
-        sent = {
-            row[0]
-            for row in producer.execute(
-                "SELECT id FROM transactions_transaction WHERE status <> 'cancelled'"
-            )
-        }
-        received = {row[0] for row in consumer.execute("SELECT id FROM intake_receivedtransaction")}
-        open_rows = consumer.execute(
-            "SELECT count(*) FROM intake_receivedtransaction"
-            " WHERE status IN ('received', 'processing')"
-        ).fetchone()
-        doubled_legs = consumer.execute(
-            "SELECT count(*) FROM (SELECT transaction_id, leg FROM ledger_entry"
-            " GROUP BY transaction_id, leg HAVING count(*) > 1) AS d"
-        ).fetchone()
-    ledger = subprocess.run(
-        [sys.executable, "-m", "consumer", "ledger_check"],
-        env=stack.env("consumer", "manage"),
-        capture_output=True,
-        text=True,
-    )
-    return {
-        "producer_unfinished": int(unfinished[0] if unfinished else 0),
-        "consumer_open": int(open_rows[0] if open_rows else 0),
-        "lost": len(sent - received),
-        "unknown_at_producer": len(received - sent),
-        "ledger_legs_twice": int(doubled_legs[0] if doubled_legs else 0),
-        "ledger_balanced": ledger.returncode == 0,
-        "ledger_check": ledger.stdout.strip().splitlines()[-1:] or [ledger.stderr.strip()],
-    }
 
 
 # --- the report -----------------------------------------------------------------------------

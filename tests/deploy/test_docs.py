@@ -204,3 +204,25 @@ def test_every_relative_link_in_readme_and_docs_resolves():
 def test_the_readme_links_the_api_reference_and_the_architecture():
     readme = (ROOT / "README.md").read_text()
     assert "](docs/api.md)" in readme and "](docs/architecture.md)" in readme
+
+
+# ---- the failover drill ---------------------------------------------------------------
+def test_make_test_runs_the_short_drill_and_make_drill_the_long_one():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test:.* test-drill .*## ", makefile, re.MULTILINE)
+    assert re.search(r"^test-drill:.*\n\t\$\(PYTEST\) tests/drill$", makefile, re.MULTILINE)
+    assert re.search(
+        r"^drill:.*\n\t\$\(UV\) run python -m scripts\.drill \$\(DRILL_ARGS\)$",
+        makefile,
+        re.MULTILINE,
+    )
+
+
+def test_the_readme_quotes_a_full_drill_run_that_lost_and_doubled_nothing():
+    drill = (ROOT / "README.md").read_text().split("## Failover drill", 1)[1].split("\n## ", 1)[0]
+    last = drill.split("### Last run", 1)[1]
+    assert "make drill" in drill and "DRILL_ARGS" in drill
+    assert "600 s of load" in last  # the full 10 minutes, not the short drill
+    assert "0 lost" in last and "0 ledger legs posted twice" in last
+    assert "](docs/img/drill-timeline.png)" in last
+    assert (ROOT / "docs" / "img" / "drill-timeline.png").stat().st_size > 10_000
