@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -20,6 +21,7 @@ from celery.signals import (
     task_retry,
     worker_init,
     worker_process_shutdown,
+    worker_ready,
 )
 
 from bankflow.heartbeat import Heartbeat
@@ -143,3 +145,24 @@ def _mark_child_dead(pid: int | None = None, **_: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(pid)
+
+
+def measure_at_start(*measures: Callable[[], object]) -> Callable[..., None]:
+    """Run each measure (a function that sets gauges) once when a worker is ready: the
+    gauges are exported from the start, and right after a restart, not only once the first
+    beat has come round (a live-only gauge of a process that died is gone until then)."""
+
+    def run(**_: Any) -> None:
+        from django.db import connection
+
+        for measure in measures:
+            try:
+                measure()
+            except Exception:  # the database may not answer yet: the next beat sets them
+                structlog.get_logger("bankflow.celery").warning(
+                    "measure_at_start_failed", measure=measure.__name__, exc_info=True
+                )
+        connection.close()  # the parent's connection is not the pool children's
+
+    worker_ready.connect(run, weak=False)
+    return run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from bankflow.celery import measure_at_start
 from consumer.review.services import review_queue_measure
 
 
@@ -16,3 +17,7 @@ from consumer.review.services import review_queue_measure
 )
 def measure_queue() -> None:
     review_queue_measure()
+
+
+# The review-queue gauges from the worker's start, not a minute later.
+measure_at_start(review_queue_measure)

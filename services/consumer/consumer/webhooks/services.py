@@ -270,8 +270,12 @@ def webhook_messages_redeliver(
         _enqueue_on_commit(ids)
     for message_id in ids:
         log.info("webhook_redelivery_scheduled", webhook_id=message_id)
-    WEBHOOKS_DEAD.set(dead_message_count())
+    webhooks_dead_measure()
     return ids
+
+
+def webhooks_dead_measure() -> None:
+    WEBHOOKS_DEAD.set(dead_message_count())
 
 
 def webhook_deliveries_sweep(*, limit: int = SWEEP_LIMIT) -> int:

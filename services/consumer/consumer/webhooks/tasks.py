@@ -5,7 +5,12 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from consumer.webhooks.services import webhook_deliveries_sweep, webhook_message_deliver
+from bankflow.celery import measure_at_start
+from consumer.webhooks.services import (
+    webhook_deliveries_sweep,
+    webhook_message_deliver,
+    webhooks_dead_measure,
+)
 
 
 @shared_task(
@@ -35,3 +40,7 @@ def deliver(message_id: str) -> None:
 )
 def sweep_deliveries() -> None:
     webhook_deliveries_sweep()
+
+
+# The dead-messages gauge from the worker's start, not from the first sweep.
+measure_at_start(webhooks_dead_measure)

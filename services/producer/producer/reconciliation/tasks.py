@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from celery import shared_task
-from celery.signals import worker_ready
 
+from bankflow.celery import measure_at_start
 from bankflow.logging import get_logger
 from producer.reconciliation.services import (
     default_days,
@@ -24,14 +22,5 @@ def reconcile() -> dict[str, object]:
     return {"outcome": run.outcome, "matched": run.matched, "mismatched": run.mismatched}
 
 
-@worker_ready.connect
-def _publish_last_run(**_: Any) -> None:
-    """The worker exports the last run's figures from the start, not an hour later."""
-    from django.db import connection
-
-    try:
-        reconciliation_metrics_publish()
-    except Exception:  # the database may not answer yet: the next run sets them
-        log.warning("reconciliation_metrics_not_published", exc_info=True)
-    finally:
-        connection.close()  # the parent's connection is not the pool children's
+# The worker exports the last run's figures from its start, not an hour later.
+measure_at_start(reconciliation_metrics_publish)

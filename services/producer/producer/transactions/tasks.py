@@ -7,6 +7,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
+from bankflow.celery import measure_at_start
 from bankflow.logging import correlation, get_logger
 from producer.transactions.idempotency import idempotency_keys_purge
 from producer.transactions.outbox import outbox_drain, outbox_sweep
@@ -49,3 +50,7 @@ def purge_idempotency_keys() -> dict[str, int]:
     receipts = webhook_receipts_purge()
     log.info("purged", idempotency_keys=keys, webhook_receipts=receipts)
     return {"idempotency_keys": keys, "webhook_receipts": receipts}
+
+
+# The backlog gauge from the worker's start, not from the first sweep.
+measure_at_start(outbox_sweep)
