@@ -51,7 +51,7 @@ lint: setup ## ruff format --check, ruff check, the import contracts (lint-impor
 	$(UV) run ruff check .
 	$(UV) run lint-imports
 	$(UV) run mypy --config-file services/producer/pyproject.toml libs/bankflow/bankflow services/producer/producer
-	$(UV) run mypy --config-file services/consumer/pyproject.toml services/consumer/consumer
+	$(UV) run mypy --config-file services/consumer/pyproject.toml libs/bankflow/bankflow services/consumer/consumer
 
 fmt: setup ## ruff format and autofix
 	$(UV) run ruff format .

@@ -8,7 +8,10 @@ is at most ``burst / per_second`` seconds ahead of now. A refused request change
 
 One Lua script checks every bucket a request is charged to and charges them all or none, in
 one round trip, with the Redis server's clock: web processes on different hosts share one
-budget and one time. ``gcra`` is the same arithmetic in Python (the tests compare both).
+budget and one time. A key outlives the moment its bucket is full again by a minute (an
+expired key and a full bucket mean the same), so that no clock of the caller's, as in the
+tests, can see a bucket emptied by its key expiring early. ``gcra`` is the same arithmetic
+in Python (the tests compare both).
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ if worst > 0 then
   return {0, worst, math.ceil(worst_wait)}
 end
 for i, key in ipairs(KEYS) do
-  redis.call('SET', key, string.format('%.0f', new[i]), 'PX', math.ceil((new[i] - now) / 1000) + 1)
+  local ttl = math.ceil((new[i] - now) / 1000) + 60000
+  redis.call('SET', key, string.format('%.0f', new[i]), 'PX', ttl)
 end
 return {1, 0, 0}
 """

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from consumer.intake import events as events_module
+import bankflow.audit
 from consumer.intake.models import ReceivedTransaction, TransactionEvent
 from consumer.processing.services import transactions_process
 from consumer.webhooks.models import MessageState, WebhookMessage
@@ -29,14 +29,14 @@ def trail(tx_id) -> list[tuple[str, str | None, str]]:
 @pytest.fixture
 def event_statements(monkeypatch):
     calls: list[int] = []
-    real = events_module.copy_rows
+    real = bankflow.audit.copy_rows
 
     def spy(model, objs, fields):
         objs = list(objs)
         calls.append(len(objs))
         return real(model, objs, fields)
 
-    monkeypatch.setattr(events_module, "copy_rows", spy)
+    monkeypatch.setattr(bankflow.audit, "copy_rows", spy)
     return calls
 
 

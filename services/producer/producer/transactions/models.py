@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from bankflow.audit import EventFields
 from bankflow.money import MAX_AMOUNT
 from bankflow.wire import TransactionType
 from producer.clients.models import Client
@@ -194,29 +195,16 @@ class EventKind(models.TextChoices):
     REVIEW_RESOLVED = "review_resolved"
 
 
-class TransactionEvent(models.Model):
+class TransactionEvent(EventFields):
     """One change of a transaction, appended in the database transaction of the change.
 
     Append-only: the application never updates or deletes a row (``events.py`` only
-    inserts; on PostgreSQL a trigger refuses UPDATE and DELETE).
+    inserts; on PostgreSQL a trigger refuses UPDATE and DELETE). The other columns are
+    ``bankflow.audit.EventFields``.
     """
 
-    id = models.BigAutoField(primary_key=True)
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="events")
-    at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(max_length=32, choices=EventKind.choices)
-    from_status = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001 - none before created
-    to_status = models.CharField(max_length=16)
-    detail = models.JSONField(default=dict, blank=True)
-    correlation_id = models.CharField(max_length=128, blank=True, default="")
-    # Who asked, for operator actions: "client:<id>", "staff:<username>", "command:<name>".
-    actor = models.CharField(max_length=200, blank=True, default="")
 
-    class Meta:
-        ordering = ["at", "id"]
-        indexes = [
-            models.Index(fields=["transaction", "at", "id"], name="tx_event_trail"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.transaction_id} {self.kind} {self.from_status}->{self.to_status}"
+    class Meta(EventFields.Meta):
+        indexes = [models.Index(fields=["transaction", "at", "id"], name="tx_event_trail")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import responses
 
-from producer.transactions import events as events_module
+import bankflow.audit
 from producer.transactions.models import (
     OutboxMessage,
     OutboxState,
@@ -33,14 +33,14 @@ def trail(tx) -> list[tuple[str, str | None, str]]:
 def event_statements(monkeypatch):
     """How many statements wrote events (record_many calls that had rows)."""
     calls: list[int] = []
-    real = events_module.copy_rows
+    real = bankflow.audit.copy_rows
 
     def spy(model, objs, fields):
         objs = list(objs)
         calls.append(len(objs))
         return real(model, objs, fields)
 
-    monkeypatch.setattr(events_module, "copy_rows", spy)
+    monkeypatch.setattr(bankflow.audit, "copy_rows", spy)
     return calls
 
 
