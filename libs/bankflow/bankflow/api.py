@@ -14,8 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
+import structlog
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -39,9 +41,29 @@ def application_error_response(exc: errors.ApplicationError) -> Response:
     return Response({"detail": exc.message, "code": exc.code}, status=code)
 
 
+class Unavailable(exceptions.APIException):
+    """The database went away under a request (a restart, a failover): 503, try again."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service's database does not answer; try again shortly."
+    default_code = "unavailable"
+
+
+RETRY_UNAVAILABLE_SECONDS = 1
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, errors.ApplicationError):
         return application_error_response(exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # Nothing was written (the request's transaction rolls back): the client may repeat
+        # it, with its Idempotency-Key. Django drops the broken connection after the request.
+        structlog.get_logger("bankflow.api").warning("database_unavailable", error=str(exc))
+        response = drf_exception_handler(Unavailable(), context)
+        if response is not None:
+            response.data = {"detail": Unavailable.default_detail, "code": Unavailable.default_code}
+            response["Retry-After"] = str(RETRY_UNAVAILABLE_SECONDS)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -39,7 +39,7 @@ REST_FRAMEWORK = {
 }
 # Per-client budgets, shared by every web process through Redis (0 turns a limit off). The
 # local defaults leave `make run`, the tests and `make bench` alone; production's are the
-# charts' (docs/api-errors-and-limits.md).
+# charts' (docs/api.md, "Rate limits").
 API_RATE_LIMIT = env.float("API_RATE_LIMIT", default=1000.0 if LOCAL else 100.0)
 API_RATE_BURST = env.int("API_RATE_BURST", default=2000 if LOCAL else 200)
 API_BULK_ITEMS_RATE_LIMIT = env.float(

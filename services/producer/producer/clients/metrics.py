@@ -1,4 +1,4 @@
-"""The API's rate limits as metrics (names in docs/api-errors-and-limits.md)."""
+"""The API's rate limits as metrics (names in docs/api.md, "Rate limits")."""
 
 from __future__ import annotations
 

@@ -185,3 +185,23 @@ def test_a_body_that_is_not_json_is_a_400_never_a_500(api, body, content_type):
 def test_a_json_body_that_is_not_an_object_is_a_400(api, body):
     response = api.post(URL, body, format="json")
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_database_gone_away_answers_503_with_retry_after_and_writes_nothing(api, monkeypatch):
+    from django.db import OperationalError
+
+    from producer.transactions import services
+
+    def gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "transaction_create", gone)
+    response = api.post("/api/v1/transactions/", transfer(), format="json")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json() == {
+        "detail": "The service's database does not answer; try again shortly.",
+        "code": "unavailable",
+    }
+    assert not Transaction.objects.exists()
