@@ -12,10 +12,19 @@ capacity, and refusing every client's payments because a cache is away would be 
 they are there to prevent. One failed call makes the process skip Redis for
 ``SKIP_AFTER_FAILURE_SECONDS`` so that an outage adds no latency to every request. The
 webhook receiver has no API key, so it is never limited.
+
+A request that costs one token (every request but a bulk one) is served from a lease: the
+process takes ``lease_size`` tokens from Redis at once and spends them locally for up to
+``LEASE_SECONDS``, one round trip per lease instead of one per request (the round trip was
+a sixth of the web process's CPU on single creates). The tokens are charged in Redis before
+they are spent, so a client never gets more than its budget; a lease that lapses unspent
+loses its rest (at most ``lease_size`` per process and ``LEASE_SECONDS``). Near the limit,
+when a whole lease no longer fits, the request is charged exactly, alone.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -42,8 +51,13 @@ BULK_MAX_ITEMS = 1000  # the bulk endpoint's own maximum: one full request alway
 REDIS_TIMEOUT_SECONDS = 0.25
 SKIP_AFTER_FAILURE_SECONDS = 5.0
 
+LEASE_SECONDS = 0.5
+LEASE_PARTS = 20  # a lease is a twentieth of the smaller of a second's rate and the burst
+
 _limiter: RateLimiter | None = None
 _skip_until = 0.0
+_leases: dict[str, tuple[int, float]] = {}  # bucket key -> (tokens left, valid until)
+_leases_lock = threading.Lock()
 
 
 def limiter_redis() -> Any:
@@ -66,9 +80,40 @@ def limiter() -> RateLimiter:
 
 
 def reset() -> None:
-    """Forget the process's limiter and breaker (tests; settings changed)."""
+    """Forget the process's limiter, leases and breaker (tests; settings changed)."""
     global _limiter, _skip_until
     _limiter, _skip_until = None, 0.0
+    _leases.clear()
+
+
+def lease_size(rate: Rate) -> int:
+    return max(1, int(min(rate.per_second, rate.burst)) // LEASE_PARTS)
+
+
+def _from_lease(charge: Charge) -> bool:
+    """Spend one token of this process's lease on ``charge``'s bucket, if one is left."""
+    with _leases_lock:
+        left, until = _leases.get(charge.key, (0, 0.0))
+        if left > 0 and time.monotonic() < until:
+            _leases[charge.key] = (left - 1, until)
+            return True
+    return False
+
+
+def _hit(charges: list[Charge]) -> Decision:
+    """Redis's decision; a single one-token charge takes a lease when it can."""
+    if len(charges) == 1 and charges[0].cost == 1:
+        (charge,) = charges
+        size = lease_size(charge.rate)
+        if size > 1:
+            if _from_lease(charge):
+                return Decision(allowed=True)
+            lease = Charge(charge.name, charge.key, charge.rate, size)
+            if limiter().hit([lease]).allowed:
+                with _leases_lock:
+                    _leases[charge.key] = (size - 1, time.monotonic() + LEASE_SECONDS)
+                return Decision(allowed=True)
+    return limiter().hit(charges)
 
 
 def request_rate() -> Rate | None:
@@ -126,7 +171,7 @@ class ClientRateThrottle(BaseThrottle):
             metrics.api_rate_limit_unavailable.inc()
             return True
         try:
-            self.decision = limiter().hit(charges)
+            self.decision = _hit(charges)
         except redis.RedisError as exc:
             _skip_until = time.monotonic() + SKIP_AFTER_FAILURE_SECONDS
             metrics.api_rate_limit_unavailable.inc()

@@ -169,3 +169,58 @@ def test_concurrent_requests_never_overspend_the_real_redis(api, settings):
         results = list(pool.map(lambda i: limiters[i % 4].hit(charges).allowed, range(20)))
     assert time.monotonic() - start < 5
     assert results.count(True) == 10
+
+
+def test_a_lease_is_a_twentieth_of_a_seconds_rate_or_the_burst_at_least_one():
+    from bankflow.ratelimit import Rate
+
+    assert throttling.lease_size(Rate(per_second=1000, burst=2000)) == 50
+    assert throttling.lease_size(Rate(per_second=100, burst=200)) == 5
+    assert throttling.lease_size(Rate(per_second=1000, burst=40)) == 2
+    assert throttling.lease_size(Rate(per_second=0.1, burst=2)) == 1  # charged one by one
+
+
+@pytest.fixture
+def redis_calls(monkeypatch):
+    calls: list[list[int]] = []
+    real = RateLimiter.hit
+
+    def spy(self, charges, **kwargs):
+        calls.append([c.cost for c in charges])
+        return real(self, charges, **kwargs)
+
+    monkeypatch.setattr(RateLimiter, "hit", spy)
+    return calls
+
+
+def test_single_requests_take_tokens_a_lease_at_a_time(api, settings, redis_calls):
+    settings.API_RATE_LIMIT, settings.API_RATE_BURST = 1000, 2000  # leases of 50
+    assert {api.get(URL).status_code for _ in range(120)} == {200}
+    assert redis_calls == [[50], [50], [50]]
+
+
+def test_a_lapsed_lease_is_not_spent(api, settings, redis_calls, monkeypatch):
+    settings.API_RATE_LIMIT, settings.API_RATE_BURST = 1000, 2000
+    api.get(URL)
+    monkeypatch.setattr(throttling, "LEASE_SECONDS", 0.0)  # the next lease lapses at once
+    clock = time.monotonic() + 1.0
+    monkeypatch.setattr(throttling.time, "monotonic", lambda: clock)
+    api.get(URL)
+    assert redis_calls == [[50], [50]]
+
+
+def test_leases_never_give_a_client_more_than_its_budget(api, settings, monkeypatch):
+    # 100 at once, leases of 5, on a clock that stands still (nothing refills): twenty
+    # leases, then a whole one no longer fits and the request is charged alone, then 429.
+    settings.API_RATE_LIMIT, settings.API_RATE_BURST = 100, 100
+    costs: list[int] = []
+    real = RateLimiter.hit
+
+    def frozen(self, charges, **kwargs):
+        costs.append(sum(c.cost for c in charges))
+        return real(self, charges, now=1_800_000_000.0)
+
+    monkeypatch.setattr(RateLimiter, "hit", frozen)
+    codes = [api.get(URL).status_code for _ in range(130)]
+    assert codes.count(200) == 100 and set(codes[100:]) == {429}
+    assert costs[:20] == [5] * 20 and set(costs[20:]) <= {5, 1}
