@@ -57,7 +57,7 @@ fmt: setup ## ruff format and autofix
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
 
-bench: setup ## end-to-end throughput and latency figures against DESIGN.md's targets
+bench: setup ## end-to-end throughput and latency against the naive design and the performance targets (README)
 	BANKFLOW_TEST_PREFIX=bankflow_bench $(TESTENV) e2e -- $(UV) run python -m scripts.bench $(BENCH_ARGS)
 
 drill: setup ## failover drill: 10 min of load, a fault a minute, on private servers (DRILL_ARGS)

@@ -432,7 +432,7 @@ def report(
         f"| CPU per transaction, bulk | | {bulk.cpu_total_ms:.2f} ms | | "
         f"<= {cpu_bulk_target:.2f} ms | {verdict(bulk.cpu_total_ms <= cpu_bulk_target)} |",
         "",
-        f"CPU targets are DESIGN's 12 ms / 2 ms on a day the naive design does "
+        f"CPU targets are the design's 12 ms / 2 ms on a day the naive design does "
         f"{NAIVE_REFERENCE_RATE:.0f} tx/s, scaled by today's naive rate"
         f" ({f'{naive_rate:.1f}' if naive_rate else 'unknown'} tx/s).",
         "",

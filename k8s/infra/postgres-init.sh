@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs once, on an empty data directory: one role and one database per service (they
-# never share a database, DESIGN.md).
+# never share a database, docs/architecture.md).
 set -euo pipefail
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
   -v producer_pw="$PRODUCER_DB_PASSWORD" -v consumer_pw="$CONSUMER_DB_PASSWORD" <<'SQL'

@@ -183,7 +183,7 @@ def test_no_link_in_readme_or_docs_leaves_the_repository():
             file_part = target.split("#", 1)[0]
             resolved = (path.parent / file_part).resolve()
             assert resolved.is_relative_to(ROOT), f"{path.name}: {target} leaves the repository"
-    for path in DOCS:  # nor does the text send readers to the lead's folder
+    for path in DOCS:  # nor does the text send readers to a folder outside the repository
         assert "../shared" not in path.read_text(), path.name
 
 

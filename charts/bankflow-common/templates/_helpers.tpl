@@ -86,7 +86,7 @@ as the Host header) and localhost (port-forward) are always allowed. */}}
 {{- concat $hosts .Values.app.allowedHosts | uniq | join "," -}}
 {{- end -}}
 
-{{/* ---- pod and container security (DESIGN.md, Kubernetes conventions) ---------------- */}}
+{{/* ---- pod and container security (docs/kubernetes.md) ---------------- */}}
 {{- define "bankflow.podSecurityContext" -}}
 {{- toYaml .Values.podSecurityContext -}}
 {{- end -}}

@@ -5,7 +5,7 @@ the database and the broker (and Redis when one is configured) with short timeou
 names what failed; error texts are reduced to the exception's class so that no URL with a
 password ever reaches a response.
 
-Each service says which checks it *needs* (CONTRACT.md, "/readyz"): a failed needed check
+Each service says which checks it *needs* (docs/api.md, "/readyz"): a failed needed check
 answers 503 and takes the pod out of its Service; any other failed check is reported in
 the body ("degraded") while the answer stays 200. The producer needs only its database,
 because its outbox holds the work through a broker outage; the consumer needs its

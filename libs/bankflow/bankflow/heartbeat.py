@@ -1,6 +1,6 @@
 """Worker liveness: a file the Celery consumer touches while it runs, and its check.
 
-A Kubernetes liveness probe must not fail because the broker is slow (DESIGN.md,
+A Kubernetes liveness probe must not fail because the broker is slow (docs/architecture.md,
 "Kubernetes conventions"), so the probe never talks to RabbitMQ: it only asks how old a
 file is. The file is touched by a bootstep of the worker's *consumer* blueprint from the
 worker's own timer, i.e. from the event loop that also receives and dispatches tasks. A

@@ -1,4 +1,4 @@
-"""The health, metrics and docs endpoints every service serves (CONTRACT.md's list).
+"""The health, metrics and docs endpoints every service serves (docs/api.md's list).
 
 A service's ``tests/test_health.py`` imports these and defines the ``required_checks``
 fixture: the dependencies without which its ``/readyz`` answers 503 (the others are

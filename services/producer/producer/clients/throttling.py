@@ -1,4 +1,4 @@
-"""Per-client rate limits on the producer API (CONTRACT: "Rate limits"), as a DRF throttle.
+"""Per-client rate limits on the producer API (docs/api.md, "Rate limits"), as a DRF throttle.
 
 Two token buckets per client in Redis (``bankflow.ratelimit``), shared by every web process:
 ``requests`` (every authenticated request costs 1; ``API_RATE_LIMIT`` per second, burst

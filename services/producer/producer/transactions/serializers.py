@@ -124,7 +124,7 @@ class TransactionUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class TransactionSerializer(serializers.ModelSerializer):
-    """The transaction as the API shows it (CONTRACT.md).
+    """The transaction as the API shows it (docs/api.md).
 
     The fields document the schema; ``to_representation`` builds the dict directly because
     a bulk answer renders up to 1000 of them and DRF's per-field machinery is the slow part.

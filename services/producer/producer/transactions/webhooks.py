@@ -36,7 +36,7 @@ class ConsumerWebhookView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     parser_classes: list[Any] = []  # the signature covers the raw body: read it, never re-parse
-    throttle_classes: list[Any] = []  # no client, no client budget (CONTRACT: not limited)
+    throttle_classes: list[Any] = []  # no client, no client budget (docs/api.md: not limited)
 
     def _refuse(self, status_code: int, outcome: str, detail: Any) -> Response:
         metrics.webhooks_received.labels(outcome=outcome).inc()

@@ -47,7 +47,7 @@ def tight(settings):
 
 
 def test_the_local_defaults_leave_tests_and_the_bench_alone():
-    # One client, 8 threads of the bench: far below either budget (CONTRACT).
+    # One client, 8 threads of the bench: far below either budget (docs/api.md).
     assert settings.API_RATE_LIMIT >= 1000 and settings.API_RATE_BURST >= 1000
     assert settings.API_BULK_ITEMS_RATE_LIMIT >= 50_000
 
