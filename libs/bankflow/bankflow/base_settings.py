@@ -109,7 +109,7 @@ PROMETHEUS_METRIC_NAMESPACE = ""
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 
-# --- Celery (docs/architecture.md, task conventions); queues and routes are each service's ----------
+# --- Celery (docs/architecture.md, task conventions); queues and routes are each service's
 CELERY_BROKER_URL = conf.required_or_local(
     env, "CELERY_BROKER_URL", local=LOCAL, local_default="filesystem://"
 )

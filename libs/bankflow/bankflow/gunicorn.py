@@ -1,7 +1,7 @@
 """Gunicorn settings shared by both services' ``gunicorn.conf.py``.
 
-Sync workers (README, "Process model": gthread cost more CPU and a worse p99 here), their number from
-``WEB_CONCURRENCY``, a graceful timeout below the pod's termination grace period, JSON
+Sync workers (README, "Process model": gthread cost more CPU and a worse p99 here), their
+number from ``WEB_CONCURRENCY``, a graceful timeout below the pod's termination grace period, JSON
 logs through the same structlog formatter as Django, and Prometheus multiprocess
 clean-up: the directory is wiped when the master starts and a dead worker is marked.
 """
