@@ -240,7 +240,7 @@ def _decide(
     """The result and the ledger legs of one valid transaction.
 
     Only ``approved`` moves money and costs a fee. ``declined`` and ``review`` post nothing
-    and report a zero fee: a review is a hold for a person to look at, outside this service.
+    and report a zero fee: a review is a hold until a reviewer decides it (consumer.review).
     """
     facts = Facts(
         type=tx.type,

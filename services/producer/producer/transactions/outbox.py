@@ -239,6 +239,33 @@ def _lock_transactions(messages: Sequence[OutboxMessage]) -> list[Transaction]:
     )
 
 
+def _fail_messages(
+    messages: Sequence[OutboxMessage],
+    locked: dict[uuid.UUID, Transaction],
+    *,
+    reason: str,
+    last_error: str,
+    now: datetime,
+    attempts: dict[uuid.UUID, int],
+    batch: str,
+) -> list[tuple[Transaction, str]]:
+    """Fail the messages' (locked) transactions with ``reason`` and their outbox rows."""
+    changed = fail_locked(
+        [locked[m.transaction_id] for m in messages],
+        reason=reason,
+        now=now,
+        attempts=attempts,
+        batch=batch,
+    )
+    OUTBOX_STATES.update(
+        OutboxMessage.objects.filter(id__in=[m.id for m in messages]),
+        OutboxState.FAILED,
+        claimed_until=None,
+        last_error=last_error,
+    )
+    return changed
+
+
 def _batch_id() -> str:
     """Names one intake request in its transactions' events."""
     return uuid.uuid4().hex[:16]
@@ -311,19 +338,10 @@ def _settle_rejected(messages: Sequence[OutboxMessage], body: Any, *, batch: str
         locked = {tx.id: tx for tx in _lock_transactions(messages)}
         changed = []
         for reason, rejected in by_reason.items():
-            changed += fail_locked(
-                [locked[m.transaction_id] for m in rejected],
-                reason=reason,
-                now=now,
-                attempts=attempts,
-                batch=batch,
-            )
-            OUTBOX_STATES.update(
-                OutboxMessage.objects.filter(id__in=[m.id for m in rejected]),
-                OutboxState.FAILED,
-                claimed_until=None,
-                last_error=reason,
-            )
+            changed += _fail_messages(
+                rejected, locked, reason=reason, last_error=reason, now=now,
+                attempts=attempts, batch=batch,
+            )  # fmt: skip
         OUTBOX_STATES.update(
             OutboxMessage.objects.filter(id__in=[m.id for m in again]),
             OutboxState.PENDING,
@@ -392,19 +410,10 @@ def _settle_error(messages: Sequence[OutboxMessage], error: str, *, batch: str) 
         changed: list[tuple[Transaction, str]] = []
         if exhausted:
             reason = f"consumer unreachable after {max_attempts} attempts ({error})"
-            changed = fail_locked(
-                [locked[m.transaction_id] for m in exhausted],
-                reason=reason[:ERROR_MAX_LENGTH],
-                now=now,
-                attempts=attempts,
-                batch=batch,
-            )
-            OUTBOX_STATES.update(
-                OutboxMessage.objects.filter(id__in=[m.id for m in exhausted]),
-                OutboxState.FAILED,
-                claimed_until=None,
-                last_error=error,
-            )
+            changed = _fail_messages(
+                exhausted, locked, reason=reason[:ERROR_MAX_LENGTH], last_error=error, now=now,
+                attempts=attempts, batch=batch,
+            )  # fmt: skip
         retry_at: dict[uuid.UUID, datetime] = {}
         for count, group in by_attempts.items():
             available_at = now + timedelta(seconds=backoff_seconds(count))

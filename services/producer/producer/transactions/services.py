@@ -19,6 +19,7 @@ from django.db import transaction as db
 from django.utils import timezone
 
 from bankflow import wire
+from bankflow.audit import reviewer_actor
 from bankflow.db import copy_rows, update_rows
 from bankflow.errors import Conflict, NotFound
 from bankflow.logging import get_logger
@@ -318,13 +319,9 @@ def transaction_apply_results(
     writers cannot deadlock.
     """
     now = timezone.now()
-    ids = {r["transaction_id"] for r in results}
     changed: dict[uuid.UUID, tuple[Transaction, str]] = {}
     with db.atomic():
-        locked = {
-            tx.id: tx
-            for tx in Transaction.objects.select_for_update().filter(id__in=ids).order_by("id")
-        }
+        locked = _lock_for_results(results)
         ignored = 0
         for item in results:
             tx = locked.get(item["transaction_id"])
@@ -341,14 +338,9 @@ def transaction_apply_results(
                 else ""
             )
             changed[tx.id] = (tx, previous)
-        update_rows(
-            Transaction,
-            [tx for tx, _ in changed.values()],
-            ["status", "result", "failure_reason", "updated_at"],
-        )
-        events.record_many(
-            _result_event(tx, previous, webhook_id=webhook_id, at=now)
-            for tx, previous in changed.values()
+        _write_results(
+            changed.values(),
+            [_result_event(tx, p, webhook_id=webhook_id, at=now) for tx, p in changed.values()],
         )
         db.on_commit(lambda: _record_results(changed.values(), now=now))
     return len(changed), ignored
@@ -367,13 +359,9 @@ def transaction_apply_review_resolutions(
     ``review_resolved`` event whose actor is the reviewer.
     """
     now = timezone.now()
-    ids = {r["transaction_id"] for r in results}
     changed: dict[uuid.UUID, tuple[Transaction, str]] = {}
     with db.atomic():
-        locked = {
-            tx.id: tx
-            for tx in Transaction.objects.select_for_update().filter(id__in=ids).order_by("id")
-        }
+        locked = _lock_for_results(results)
         ignored = 0
         for item in results:
             tx = locked.get(item["transaction_id"])
@@ -390,19 +378,36 @@ def transaction_apply_review_resolutions(
                 continue
             tx.result, tx.failure_reason, tx.updated_at = item.get("result"), "", now
             changed[tx.id] = (tx, previous)
-        update_rows(
-            Transaction,
-            [tx for tx, _ in changed.values()],
-            ["status", "result", "failure_reason", "updated_at"],
-        )
-        events.record_many(
-            _review_event(tx, previous, webhook_id=webhook_id, at=now)
-            for tx, previous in changed.values()
+        _write_results(
+            changed.values(),
+            [_review_event(tx, p, webhook_id=webhook_id, at=now) for tx, p in changed.values()],
         )
         overtaken = [(tx, previous) for tx, previous in changed.values() if previous != tx.status]
         db.on_commit(lambda: _record_results(overtaken, now=now))
         db.on_commit(lambda: _log_resolutions([tx for tx, _ in changed.values()]))
     return len(changed), ignored
+
+
+def _lock_for_results(results: Sequence[ResultItem]) -> dict[uuid.UUID, Transaction]:
+    """The transactions the results name, locked in id order (concurrent writers of results
+    cannot deadlock)."""
+    ids = {r["transaction_id"] for r in results}
+    return {
+        tx.id: tx
+        for tx in Transaction.objects.select_for_update().filter(id__in=ids).order_by("id")
+    }
+
+
+def _write_results(
+    changed: Iterable[tuple[Transaction, str]], changed_events: list[TransactionEvent]
+) -> None:
+    """The changed transactions' result columns in one statement, their events in another."""
+    update_rows(
+        Transaction,
+        [tx for tx, _ in changed],
+        ["status", "result", "failure_reason", "updated_at"],
+    )
+    events.record_many(changed_events)
 
 
 def _review_event(
@@ -417,7 +422,7 @@ def _review_event(
         "note": review.get("note", ""),
         **({"webhook_id": webhook_id} if webhook_id else {}),
     }
-    actor = review.get("actor") or f"reviewer:{review.get('reviewer', '')}"
+    actor = review.get("actor") or reviewer_actor(str(review.get("reviewer", "")))
     return events.event(
         tx,
         EventKind.REVIEW_RESOLVED,
