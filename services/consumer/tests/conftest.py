@@ -7,6 +7,7 @@ import responses
 from rest_framework.test import APIClient
 
 from bankflow.redis import get_redis
+from bankflow.testing.audit import event_statements  # noqa: F401 - a fixture the event tests use
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from bankflow.redis import get_redis
+from bankflow.testing.audit import event_statements  # noqa: F401 - a fixture the event tests use
 from producer.clients.services import client_create_or_add_key
 from producer.transactions.outbox import KICK_KEY
 

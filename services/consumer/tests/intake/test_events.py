@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-import bankflow.audit
 from consumer.intake.models import ReceivedTransaction, TransactionEvent
 from consumer.processing.services import transactions_process
 from consumer.webhooks.models import MessageState, WebhookMessage
@@ -24,20 +23,6 @@ def trail(tx_id) -> list[tuple[str, str | None, str]]:
         (e.kind, e.from_status, e.to_status)
         for e in TransactionEvent.objects.filter(transaction_id=tx_id).order_by("at", "id")
     ]
-
-
-@pytest.fixture
-def event_statements(monkeypatch):
-    calls: list[int] = []
-    real = bankflow.audit.copy_rows
-
-    def spy(model, objs, fields):
-        objs = list(objs)
-        calls.append(len(objs))
-        return real(model, objs, fields)
-
-    monkeypatch.setattr(bankflow.audit, "copy_rows", spy)
-    return calls
 
 
 def test_intake_processing_and_delivery_each_write_one_event_per_transaction(

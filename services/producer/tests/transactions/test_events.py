@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import responses
 
-import bankflow.audit
 from producer.transactions.models import (
     OutboxMessage,
     OutboxState,
@@ -27,21 +26,6 @@ def trail(tx) -> list[tuple[str, str | None, str]]:
         (e.kind, e.from_status, e.to_status)
         for e in TransactionEvent.objects.filter(transaction_id=tx.id).order_by("at", "id")
     ]
-
-
-@pytest.fixture
-def event_statements(monkeypatch):
-    """How many statements wrote events (record_many calls that had rows)."""
-    calls: list[int] = []
-    real = bankflow.audit.copy_rows
-
-    def spy(model, objs, fields):
-        objs = list(objs)
-        calls.append(len(objs))
-        return real(model, objs, fields)
-
-    monkeypatch.setattr(bankflow.audit, "copy_rows", spy)
-    return calls
 
 
 def test_create_writes_one_created_event_naming_the_client(api):
